@@ -1,0 +1,112 @@
+/**
+ * A Node `vm` context that behaves like the Espruino interpreter's global scope, as measured in
+ * ../shared/espruino.md: the built-ins Espruino lacks are gone, `Array.prototype.X` lookups give undefined,
+ * and Math.pow is as imprecise as the real one. Firmware bundles run here exactly as they would on a board,
+ * so a bundle that leans on something Espruino lacks fails in the simulator too.
+ *
+ * Syntax differences (destructuring, spread, labels...) are the build gate's job: V8 would accept them.
+ */
+import vm from 'node:vm';
+
+/** Global names that do not exist on Espruino 2v29 (espruino.md, "Absent"). */
+export const absentGlobals = [
+  'Map', 'Set', 'WeakMap', 'WeakSet', 'WeakRef', 'FinalizationRegistry', 'Symbol', 'Proxy', 'Reflect', 'BigInt',
+  'BigInt64Array', 'BigUint64Array', 'TextEncoder', 'TextDecoder', 'queueMicrotask', 'structuredClone', 'Intl',
+  'SharedArrayBuffer', 'Atomics', 'WebAssembly',
+] as const;
+
+/** Static methods missing on Espruino, as [constructor, method]. */
+export const absentStatics: ReadonlyArray<readonly [string, string]> = [
+  ['Promise', 'race'], ['Promise', 'allSettled'], ['Promise', 'any'],
+  ['Array', 'from'], ['Array', 'of'], ['Uint8Array', 'from'], ['ArrayBuffer', 'isView'],
+  ['Object', 'freeze'], ['Math', 'trunc'], ['Math', 'imul'], ['Math', 'log10'], ['Math', 'log2'], ['Math', 'clz32'],
+  ['Math', 'hypot'], ['Math', 'fround'], ['Number', 'isInteger'], ['Number', 'isFinite'],
+  ['Number', 'MAX_SAFE_INTEGER'], ['Date', 'UTC'], ['Error', 'captureStackTrace'],
+];
+
+/** Prototype methods missing on Espruino, as [constructor, method]. */
+export const absentPrototypeMethods: ReadonlyArray<readonly [string, string]> = [['Array', 'lastIndexOf']];
+
+export interface EspruinoSandbox {
+  readonly context: vm.Context;
+  /** Run script text (a bundle) in the sandbox; returns the completion value. */
+  run(code: string, filename?: string): unknown;
+  /** Read a global of the sandbox (e.g. a result object a test bundle left behind). */
+  global(name: string): unknown;
+}
+
+/**
+ * Espruino's Math.pow goes through exp/log and is off in the last digits:
+ * Math.pow(2,32) === 4294967295.99999666213 and Math.pow(2,53) === 9007199254740986 on 2v29.
+ * A relative error of -7.2e-16 reproduces both figures to within a few units in the last place.
+ */
+function espruinoPow(base: number, exponent: number): number {
+  const exact = Math.pow(base, exponent);
+  if (!Number.isFinite(exact) || exact === 0 || exponent === 0 || exponent === 1) return exact;
+  return exact * (1 - 7.2e-16);
+}
+
+const sandboxSetup = `
+(function (absentGlobals, absentStatics, absentPrototypeMethods, pow) {
+  var global = this;
+  absentGlobals.forEach(function (name) { delete global[name]; if (name in global) global[name] = undefined; });
+  absentStatics.forEach(function (pair) { var owner = global[pair[0]]; if (owner) delete owner[pair[1]]; });
+  absentPrototypeMethods.forEach(function (pair) { var owner = global[pair[0]]; if (owner) delete owner.prototype[pair[1]]; });
+  var TypedArray = Object.getPrototypeOf(Uint8Array);
+  if (TypedArray && TypedArray.prototype) delete TypedArray.prototype.lastIndexOf;
+  // Uint8Array.from / .of are inherited from %TypedArray%; Espruino has neither on any typed array.
+  if (TypedArray) { delete TypedArray.from; delete TypedArray.of; }
+  // Espruino: Array.prototype.map (and every built-in method looked up on the prototype object) is undefined,
+  // while [].map works. Hide the methods behind a prototype-object lookup but keep them for instances.
+  var arrayMethods = Object.getOwnPropertyNames(Array.prototype).filter(function (name) {
+    return name !== 'constructor' && name !== 'length' && typeof Array.prototype[name] === 'function';
+  });
+  var methods = {};
+  arrayMethods.forEach(function (name) { methods[name] = Array.prototype[name]; });
+  var hidden = Object.create(Object.prototype);
+  arrayMethods.forEach(function (name) {
+    Object.defineProperty(hidden, name, { value: methods[name], writable: true, configurable: true, enumerable: false });
+  });
+  arrayMethods.forEach(function (name) {
+    Object.defineProperty(Array.prototype, name, {
+      configurable: true,
+      enumerable: false,
+      get: function () { return this === Array.prototype ? undefined : methods[name]; },
+      set: function (value) { Object.defineProperty(this, name, { value: value, writable: true, configurable: true, enumerable: false }); }
+    });
+  });
+  Math.pow = pow;
+  global.global = global;
+})
+`;
+
+/**
+ * Create a fresh Espruino-like context. `globals` (the virtual board's Serial1, E, require, getTime, ...)
+ * are copied onto the context's global object.
+ */
+export function createEspruinoSandbox(globals: Record<string, unknown> = {}): EspruinoSandbox {
+  const context = vm.createContext({});
+  const setup = vm.runInContext(sandboxSetup, context, { filename: 'espruino-sandbox-setup.js' }) as (
+    ...args: unknown[]
+  ) => void;
+  // Pass plain data built inside the context so no host-realm objects leak in.
+  const toContext = (value: unknown): unknown => vm.runInContext(`(${JSON.stringify(value)})`, context);
+  setup.call(
+    vm.runInContext('this', context),
+    toContext(absentGlobals),
+    toContext(absentStatics),
+    toContext(absentPrototypeMethods),
+    espruinoPow,
+  );
+  const contextGlobal = vm.runInContext('this', context) as Record<string, unknown>;
+  for (const [name, value] of Object.entries(globals)) contextGlobal[name] = value;
+  return {
+    context,
+    run(code: string, filename = 'firmware.js'): unknown {
+      return vm.runInContext(code, context, { filename });
+    },
+    global(name: string): unknown {
+      return contextGlobal[name];
+    },
+  };
+}
