@@ -1,8 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { registerBoardsCommand } from './commands/boards';
+import { registerBuildCommand } from './commands/build';
 
 /** Every command module registers itself here; keep the list in the order `udt --help` shows it. */
-const commandRegistrations: Array<(program: Command) => void> = [registerBoardsCommand];
+const commandRegistrations: Array<(program: Command) => void> = [
+  registerBuildCommand,
+  registerBoardsCommand,
+];
 
 export function createProgram(): Command {
   const program = new Command('udt')

@@ -1,0 +1,101 @@
+/**
+ * Which driver goes into which bundle. A board needs the driver of its modem model and of its on-board I2C
+ * parts; a device configuration adds the parts it names (I2C sensors, Modbus). Nothing else is bundled, because
+ * every byte of code costs RAM on the board.
+ *
+ * The selection becomes the virtual module `udt:drivers`, which the firmware entry imports:
+ *   modemDriver: the modem driver's export (or null), sensorDrivers: { [part]: export }, modbusMaster: export or null.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { BoardDefinition } from '../../hal/board';
+import { projectRoot } from '../../hal/board-loader';
+
+export interface DriverEntry {
+  /** Part name as boards.json and device configs spell it. */
+  part: string;
+  /** Source file relative to the project root. */
+  file: string;
+  /** The named export the firmware uses. */
+  exportName: string;
+}
+
+export const modemDrivers: Record<string, DriverEntry> = {
+  BC66: { part: 'BC66', file: 'firmware/modem/bc66.ts', exportName: 'Bc66Driver' },
+  'BC95-G': { part: 'BC95-G', file: 'firmware/modem/bc95g.ts', exportName: 'Bc95gDriver' },
+  BG96: { part: 'BG96', file: 'firmware/modem/bg96.ts', exportName: 'Bg96Driver' },
+};
+
+export const sensorDrivers: Record<string, DriverEntry> = {
+  SHT3x: { part: 'SHT3x', file: 'firmware/sensors/sht3x.ts', exportName: 'Sht3x' },
+  SHTC3: { part: 'SHTC3', file: 'firmware/sensors/shtc3.ts', exportName: 'Shtc3' },
+  BME280: { part: 'BME280', file: 'firmware/sensors/bme280.ts', exportName: 'Bme280' },
+  LPS22HB: { part: 'LPS22HB', file: 'firmware/sensors/lps22hb.ts', exportName: 'Lps22hb' },
+  OPT3001: { part: 'OPT3001', file: 'firmware/sensors/opt3001.ts', exportName: 'Opt3001' },
+  LIS3DH: { part: 'LIS3DH', file: 'firmware/sensors/lis3dh.ts', exportName: 'Lis3dh' },
+};
+
+export const modbusMaster: DriverEntry = { part: 'Modbus RTU master', file: 'firmware/modbus/master.ts', exportName: 'ModbusMaster' };
+
+export interface DriverSelection {
+  /** Drivers that went in. */
+  included: DriverEntry[];
+  /** Parts the board or config asks for whose driver does not exist yet: the build report names them. */
+  missing: DriverEntry[];
+  /** Parts named that the catalog does not know at all. */
+  unknownParts: string[];
+  /** Source text of the `udt:drivers` module. */
+  moduleSource: string;
+}
+
+interface ConfigShape {
+  sensors?: Array<{ part?: string; type?: string }>;
+  modbus?: { devices?: unknown[] } | unknown[];
+}
+
+export function selectDrivers(board: BoardDefinition | undefined, config: unknown): DriverSelection {
+  const included: DriverEntry[] = [];
+  const missing: DriverEntry[] = [];
+  const unknownParts: string[] = [];
+  const take = (entry: DriverEntry | undefined, part: string): DriverEntry | undefined => {
+    if (!entry) {
+      if (!unknownParts.includes(part)) unknownParts.push(part);
+      return undefined;
+    }
+    if (included.includes(entry) || missing.includes(entry)) return included.includes(entry) ? entry : undefined;
+    if (existsSync(path.join(projectRoot, entry.file))) {
+      included.push(entry);
+      return entry;
+    }
+    missing.push(entry);
+    return undefined;
+  };
+
+  const modem = board ? take(modemDrivers[board.modem.model], board.modem.model) : undefined;
+  const sensorParts: string[] = [];
+  for (const device of board?.i2c?.onBoardDevices ?? []) sensorParts.push(device.part);
+  const shape = (config ?? {}) as ConfigShape;
+  for (const sensor of shape.sensors ?? []) {
+    const part = sensor.part ?? sensor.type;
+    if (part) sensorParts.push(part);
+  }
+  const sensors: Array<[string, DriverEntry]> = [];
+  for (const part of sensorParts) {
+    const entry = take(sensorDrivers[part], part);
+    if (entry && !sensors.some(([name]) => name === part)) sensors.push([part, entry]);
+  }
+  const modbusDevices = Array.isArray(shape.modbus) ? shape.modbus : shape.modbus?.devices;
+  const modbus = modbusDevices && modbusDevices.length > 0 ? take(modbusMaster, modbusMaster.part) : undefined;
+
+  const lines: string[] = [];
+  const importOf = (entry: DriverEntry, alias: string): void => {
+    lines.push(`import { ${entry.exportName} as ${alias} } from ${JSON.stringify(path.join(projectRoot, entry.file))};`);
+  };
+  if (modem) importOf(modem, 'modemDriver');
+  sensors.forEach(([, entry], index) => importOf(entry, `sensor${index}`));
+  if (modbus) importOf(modbus, 'modbusMasterDriver');
+  lines.push(modem ? 'export { modemDriver };' : 'export var modemDriver = null;');
+  lines.push(`export var sensorDrivers = { ${sensors.map(([part], index) => `${JSON.stringify(part)}: sensor${index}`).join(', ')} };`);
+  lines.push(modbus ? 'export var modbusMaster = modbusMasterDriver;' : 'export var modbusMaster = null;');
+  return { included, missing, unknownParts, moduleSource: lines.join('\n') + '\n' };
+}

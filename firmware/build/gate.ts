@@ -1,0 +1,232 @@
+/**
+ * The Espruino compatibility gate. Every firmware bundle passes through it; a violation fails the build.
+ *
+ * It checks the emitted JavaScript, not the TypeScript: what reaches the board is what must be ES5 and must
+ * not lean on anything the interpreter lacks (../shared/espruino.md, measured on 2v29):
+ * - the text parses as ECMAScript 5 (no arrow functions, classes, let/const, destructuring, spread, default or
+ *   rest parameters, template literals, async, generators, `**`, optional chaining...);
+ * - no labeled statement (Espruino fails on them even though ES5 has them);
+ * - no reference to a global Espruino does not have (Map, Set, Symbol, ...), no call to an absent static
+ *   (Array.from, Math.trunc, Object.freeze, ...), no `.lastIndexOf`, no `Math.pow` (imprecise there: it must
+ *   never do integer or bit arithmetic), and no `Builtin.prototype.method` lookup (undefined on Espruino).
+ */
+import * as acorn from 'acorn';
+import * as walk from 'acorn-walk';
+
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column: number;
+}
+
+export interface GateViolation {
+  /** Short name of the construct, e.g. "labeled statement", "Map", "Array.from". */
+  construct: string;
+  message: string;
+  /** Position in the checked JavaScript (1-based line, 0-based column). */
+  line: number;
+  column: number;
+  /** Position in the original source, when a source map could tell. */
+  source?: SourceLocation;
+}
+
+export const absentGlobalNames = [
+  'Map', 'Set', 'WeakMap', 'WeakSet', 'WeakRef', 'Symbol', 'Proxy', 'Reflect', 'BigInt', 'BigInt64Array',
+  'BigUint64Array', 'TextEncoder', 'TextDecoder', 'queueMicrotask', 'structuredClone', 'Intl', 'SharedArrayBuffer',
+  'Atomics', 'WebAssembly', 'FinalizationRegistry',
+];
+
+/** `Owner.member` pairs that are absent (or, for Math.pow, banned) on Espruino. */
+export const absentStaticMembers: Record<string, string[]> = {
+  Promise: ['race', 'allSettled', 'any'],
+  Array: ['from', 'of'],
+  Uint8Array: ['from', 'of'],
+  Int8Array: ['from', 'of'],
+  Uint16Array: ['from', 'of'],
+  Int16Array: ['from', 'of'],
+  Uint32Array: ['from', 'of'],
+  Int32Array: ['from', 'of'],
+  Float32Array: ['from', 'of'],
+  Float64Array: ['from', 'of'],
+  ArrayBuffer: ['isView'],
+  Object: ['freeze', 'isFrozen', 'seal', 'fromEntries', 'getOwnPropertySymbols'],
+  Math: ['trunc', 'imul', 'log10', 'log2', 'clz32', 'hypot', 'fround', 'cbrt', 'expm1', 'log1p', 'pow'],
+  Number: ['isInteger', 'isFinite', 'isSafeInteger', 'MAX_SAFE_INTEGER', 'MIN_SAFE_INTEGER', 'EPSILON'],
+  Date: ['UTC'],
+  Error: ['captureStackTrace'],
+};
+
+/** Members absent on instances whatever the object (Espruino has no array lastIndexOf). */
+export const absentInstanceMembers = ['lastIndexOf'];
+
+/** Prototype lookups measured to work on Espruino 2v29; every other `Builtin.prototype.x` is undefined there. */
+const workingPrototypeMembers = ['Object.prototype.hasOwnProperty', 'Object.prototype.toString', 'Number.prototype.toString', 'Error.prototype.toString'];
+
+const builtinConstructors = [
+  'Array', 'Object', 'String', 'Number', 'Function', 'Boolean', 'Date', 'RegExp', 'Promise', 'ArrayBuffer', 'DataView',
+  'Uint8Array', 'Int8Array', 'Uint16Array', 'Int16Array', 'Uint32Array', 'Int32Array', 'Float32Array', 'Float64Array',
+  'Uint8ClampedArray', 'Error',
+];
+
+const hints: Record<string, string> = {
+  'Math.pow': 'Math.pow is approximate on Espruino (2^32 gives 4294967295.99999666); use shifts and multiplication',
+  lastIndexOf: 'arrays have no lastIndexOf on Espruino; loop backwards with indexOf-style code',
+  prototype: 'built-in methods looked up on a prototype object are undefined on Espruino; use an instance instead: [].slice.call(x), "".charCodeAt.call(s, i)',
+};
+
+export type LocateFunction = (line: number, column: number) => SourceLocation | undefined;
+
+/** Check JavaScript text; returns every violation found (empty when the code is fit for Espruino). */
+export function checkEspruinoCompatibility(code: string, locate?: LocateFunction): GateViolation[] {
+  const violations: GateViolation[] = [];
+  const report = (construct: string, message: string, line: number, column: number): void => {
+    const violation: GateViolation = { construct, message, line, column };
+    const source = locate?.(line, column);
+    if (source) violation.source = source;
+    violations.push(violation);
+  };
+
+  let program: acorn.Program;
+  try {
+    program = acorn.parse(code, { ecmaVersion: 5, sourceType: 'script', locations: true });
+  } catch (error) {
+    const syntaxError = error as SyntaxError & { loc?: { line: number; column: number } };
+    const line = syntaxError.loc?.line ?? 0;
+    const column = syntaxError.loc?.column ?? 0;
+    report('non-ES5 syntax', describeSyntaxError(code, syntaxError.message, line, column), line, column);
+    return violations;
+  }
+
+  const declared = collectDeclaredNames(program);
+  const isGlobalReference = (node: acorn.AnyNode): node is acorn.Identifier =>
+    node.type === 'Identifier' && !declared.has(node.name);
+
+  walk.ancestor(program, {
+    LabeledStatement(node) {
+      const at = node.loc!.start;
+      report('labeled statement', `labeled statement "${node.label.name}:" (labels fail on Espruino)`, at.line, at.column);
+    },
+    Identifier(node, _state, ancestors) {
+      if (!absentGlobalNames.includes(node.name) || declared.has(node.name)) return;
+      const parent = ancestors[ancestors.length - 2];
+      if (parent && isPropertyName(node, parent)) return;
+      const at = node.loc!.start;
+      report(node.name, `${node.name} does not exist on Espruino`, at.line, at.column);
+    },
+    MemberExpression(node) {
+      const property = memberName(node);
+      if (property === undefined) return;
+      const at = node.loc!.start;
+      if (absentInstanceMembers.includes(property)) {
+        report(property, `.${property}: ${hints[property]}`, at.line, at.column);
+        return;
+      }
+      if (isGlobalReference(node.object)) {
+        const owner = node.object.name;
+        const absent = absentStaticMembers[owner];
+        if (absent && absent.includes(property)) {
+          const construct = `${owner}.${property}`;
+          report(construct, `${construct} ${hints[construct] ?? 'does not exist on Espruino'}`, at.line, at.column);
+        }
+      }
+      if (node.object.type === 'MemberExpression' && memberName(node.object) === 'prototype') {
+        const owner = node.object.object;
+        if (isGlobalReference(owner) && builtinConstructors.includes(owner.name)) {
+          const construct = `${owner.name}.prototype.${property}`;
+          if (!workingPrototypeMembers.includes(construct)) report(construct, `${construct}: ${hints.prototype}`, at.line, at.column);
+        }
+      }
+    },
+  });
+  return violations;
+}
+
+/** Render violations as build output: one line each, naming construct and (where known) the source file and line. */
+export function formatViolations(violations: GateViolation[], bundleName = 'bundle'): string {
+  return violations
+    .map((violation) => {
+      const where = violation.source
+        ? `${violation.source.file}:${violation.source.line}:${violation.source.column + 1}`
+        : `${bundleName}:${violation.line}:${violation.column + 1}`;
+      return `${where}: ${violation.message}`;
+    })
+    .join('\n');
+}
+
+export class EspruinoCompatibilityError extends Error {
+  constructor(
+    readonly violations: GateViolation[],
+    bundleName: string,
+  ) {
+    super(
+      `Espruino compatibility gate: ${violations.length} violation${violations.length === 1 ? '' : 's'} in ${bundleName}\n` +
+        formatViolations(violations, bundleName),
+    );
+    this.name = 'EspruinoCompatibilityError';
+  }
+}
+
+function memberName(node: acorn.MemberExpression): string | undefined {
+  if (!node.computed && node.property.type === 'Identifier') return node.property.name;
+  if (node.computed && node.property.type === 'Literal' && typeof node.property.value === 'string') return node.property.value;
+  return undefined;
+}
+
+function isPropertyName(node: acorn.Identifier, parent: acorn.AnyNode): boolean {
+  if (parent.type === 'MemberExpression') return parent.property === node && !parent.computed;
+  if (parent.type === 'Property') return parent.key === node && !parent.computed;
+  return false;
+}
+
+function collectDeclaredNames(program: acorn.Program): Set<string> {
+  const names = new Set<string>();
+  const addPattern = (pattern: acorn.AnyNode | null | undefined): void => {
+    if (pattern && pattern.type === 'Identifier') names.add(pattern.name);
+  };
+  walk.simple(program, {
+    VariableDeclarator(node) {
+      addPattern(node.id);
+    },
+    FunctionDeclaration(node) {
+      addPattern(node.id);
+      node.params.forEach(addPattern);
+    },
+    FunctionExpression(node) {
+      addPattern(node.id);
+      node.params.forEach(addPattern);
+    },
+    CatchClause(node) {
+      addPattern(node.param);
+    },
+  });
+  return names;
+}
+
+/** Name the ES2015+ construct behind an ES5 parse error where the text makes it clear. */
+function describeSyntaxError(code: string, message: string, line: number, column: number): string {
+  const lineText = code.split('\n')[line - 1] ?? '';
+  const text = lineText.slice(column, column + 40);
+  // acorn stops at the token it cannot take; for an arrow that is the "=>" after the parameter list.
+  if (lineText.slice(Math.max(0, column - 1), column + 2).includes('=>')) {
+    return `not ES5 (arrow function): ${message} near "${lineText.slice(Math.max(0, column - 12), column + 12).trim()}"`;
+  }
+  const patterns: Array<[RegExp, string]> = [
+    [/^=>/, 'arrow function'],
+    [/^(let|const)\b/, 'let/const declaration'],
+    [/^class\b/, 'class'],
+    [/^async\b/, 'async function'],
+    [/^await\b/, 'await'],
+    [/^\*/, 'generator or exponent operator'],
+    [/^`/, 'template literal'],
+    [/^\.\.\./, 'spread or rest element'],
+    [/^\?\./, 'optional chaining'],
+    [/^\?\?/, 'nullish coalescing'],
+    [/^[[{]/, 'destructuring pattern'],
+    [/^=/, 'default parameter value'],
+    [/^of\b/, 'for...of loop'],
+    [/^import\b|^export\b/, 'ES module syntax'],
+  ];
+  const construct = patterns.find(([pattern]) => pattern.test(text))?.[1];
+  const excerpt = text.slice(0, 24).replace(/\s+/g, ' ');
+  return `not ES5${construct ? ` (${construct})` : ''}: ${message} near "${excerpt}"`;
+}
