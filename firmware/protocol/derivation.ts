@@ -63,3 +63,21 @@ export function deriveOscoreKeys(hmac: HmacSha256, parameters: MasterParameters)
     commonIv: derive(new Uint8Array(0), 'IV', OSCORE_NONCE_LENGTH),
   };
 }
+
+/** HMAC-SHA256 (RFC 2104) over a bare SHA-256, e.g. Espruino's `require("crypto").SHA256`. */
+export function hmacFromSha256(sha256: (data: Uint8Array) => Uint8Array): HmacSha256 {
+  return function (key: Uint8Array, data: Uint8Array): Uint8Array {
+    let block = key;
+    if (block.length > 64) block = sha256(block);
+    const inner = new Uint8Array(64 + data.length);
+    const outer = new Uint8Array(64 + 32);
+    for (let index = 0; index < 64; index++) {
+      const keyByte = index < block.length ? block[index] : 0;
+      inner[index] = keyByte ^ 0x36;
+      outer[index] = keyByte ^ 0x5c;
+    }
+    inner.set(data, 64);
+    outer.set(sha256(inner), 64);
+    return sha256(outer);
+  };
+}
