@@ -181,7 +181,15 @@ export async function bundle(options: BundleOptions = {}): Promise<BundleResult>
     if (error instanceof BundleError) throw error;
     throw new BundleError(`${name}: ${(error as Error).message}`);
   }
-  const { output } = await build.generate({ format: 'iife', sourcemap: true, strict: false, indent: false });
+  const { output } = await build.generate({
+    format: 'iife',
+    sourcemap: true,
+    strict: false,
+    indent: false,
+    // Rollup would otherwise freeze namespace objects (Object.freeze is absent on Espruino).
+    freeze: false,
+    generatedCode: { preset: 'es5', symbols: false },
+  });
   await build.close();
   const chunk = output[0];
   const traced = chunk.map ? new TraceMap(JSON.parse(chunk.map.toString())) : undefined;
