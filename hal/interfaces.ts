@@ -39,6 +39,11 @@ export interface Serial {
   /** Milliseconds one character takes on the line at the configured settings (start + data + parity + stop bits). */
   characterTime(): number;
   readonly options: SerialOptions;
+  /**
+   * Change line settings (a meter's 8E1 at 2400 baud); fields left out keep their value. Throws HalError
+   * 'invalid-argument' for settings the UART cannot do. Optional so test doubles need not implement it.
+   */
+  configure?(options: Partial<SerialOptions>): void;
 }
 
 export interface Rs485Options extends SerialOptions {
@@ -59,6 +64,8 @@ export interface Rs485 {
   onReceive(handler: ReceiveHandler | null): void;
   characterTime(): number;
   readonly options: Rs485Options;
+  /** As Serial.configure, plus the DE delays; throws HalError 'busy' while a frame is in flight. */
+  configure?(options: Partial<Rs485Options>): void;
 }
 
 export type I2cCallback = (error: HalError | null, data?: Uint8Array) => void;
@@ -103,6 +110,7 @@ export interface AnalogInput {
  * Named files in flash with Espruino Storage semantics: whole-file writes, reads of what was written,
  * and append-only files that never contain the byte 0xFF (the end of data is found by scanning for it).
  * A power cut can stop any write after any byte; after reboot, every byte written before the cut is there.
+ * Names are Espruino file names: 1..28 characters (27 for append-only files).
  */
 export interface Storage {
   /** Whole contents, or null when there is no such file. */
@@ -113,6 +121,14 @@ export interface Storage {
   list(prefix?: string): string[];
   /** Bytes still free in the storage area. */
   free(): number;
+  /**
+   * Append a latin-1 string to an append-only file (Espruino StorageFile: chunks "name\x01", "name\x02"...),
+   * creating it. The data must not contain "\xFF": throws HalError 'invalid-argument'. Names are at most 27 chars.
+   */
+  append(name: string, data: string): void;
+  /** Everything appended so far (up to the first 0xFF), or null when there is no such file. */
+  readAppended(name: string): string | null;
+  eraseAppended(name: string): void;
 }
 
 export interface Clock {
@@ -142,7 +158,11 @@ export interface Power {
   resetReason(): ResetReason;
 }
 
-/** Everything a board gives the firmware, built by hal/espruino from a boards.json entry. */
+/**
+ * Everything a board gives the firmware, built by hal/espruino from a boards.json entry.
+ * The modem control outputs are logical: `write(true)` asserts the pin at its boards.json activeLevel and they
+ * start released. `acPresent` is logical as well (true = mains present, whatever the sense pin's polarity).
+ */
 export interface BoardIo {
   boardId: string;
   clock: Clock;

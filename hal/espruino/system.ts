@@ -1,0 +1,59 @@
+/**
+ * Watchdog and power over E.enableWatchdog/E.kickWatchdog, setDeepSleep, E.reboot and the MCU's reset-reason register.
+ */
+import { HalError, type Power, type ResetReason, type Watchdog } from '../interfaces';
+import type { EspruinoApi } from './api';
+import { decodeResetReason, resetRegisters } from './reset-reason';
+
+export class EspruinoWatchdog implements Watchdog {
+  private started = false;
+
+  constructor(private readonly api: EspruinoApi) {}
+
+  start(timeoutMilliseconds: number): void {
+    if (typeof timeoutMilliseconds !== 'number' || !(timeoutMilliseconds >= 100 && timeoutMilliseconds <= 600000)) {
+      throw new HalError('invalid-argument', 'Watchdog', 'timeout must be 100..600000 ms, got ' + String(timeoutMilliseconds));
+    }
+    if (this.started) throw new HalError('busy', 'Watchdog', 'the watchdog is already running and cannot be reconfigured');
+    this.started = true;
+    // isAuto=false: Espruino would otherwise kick it from its idle loop, which runs even when our main loop is stuck.
+    this.api.E.enableWatchdog(timeoutMilliseconds / 1000, false);
+  }
+
+  kick(): void {
+    if (this.started) this.api.E.kickWatchdog();
+  }
+}
+
+export class EspruinoPower implements Power {
+  private readonly reason: ResetReason;
+
+  constructor(
+    private readonly api: EspruinoApi,
+    espruinoBoard: string,
+  ) {
+    this.reason = readResetReason(api, espruinoBoard);
+  }
+
+  allowDeepSleep(allowed: boolean): void {
+    this.api.setDeepSleep(allowed ? 1 : 0);
+  }
+
+  reboot(): void {
+    this.api.E.reboot();
+  }
+
+  resetReason(): ResetReason {
+    return this.reason;
+  }
+}
+
+/** Read the reset cause once and clear the flags so the next boot sees only its own cause. */
+function readResetReason(api: EspruinoApi, espruinoBoard: string): ResetReason {
+  const register = resetRegisters[espruinoBoard];
+  if (!register || typeof api.peek32 !== 'function') return 'unknown';
+  const value = api.peek32(register.address) >>> 0;
+  if (register.clear === 'write-ones') api.poke32(register.address, value);
+  else api.poke32(register.address, (value | register.clear) >>> 0);
+  return decodeResetReason(register, value);
+}
