@@ -23,6 +23,7 @@ export interface EspruinoCryptoModule {
 }
 
 const ZERO_IV = new Uint8Array(16);
+const NO_IV = new Uint8Array(0);
 
 function checkedResult(result: ArrayBuffer | undefined, length: number): Uint8Array {
   // On errors Espruino prints "ERROR: ..." and returns undefined instead of throwing.
@@ -68,8 +69,8 @@ export interface NodeCcmDecipherLike {
 
 /** The part of node:crypto the adapters use; pass `require("node:crypto")` (typed loosely to avoid Node types here). */
 export interface NodeCryptoModule {
-  createCipheriv(algorithm: string, key: Uint8Array, iv: Uint8Array | null, options?: { authTagLength: number }): unknown;
-  createDecipheriv(algorithm: string, key: Uint8Array, iv: Uint8Array | null, options?: { authTagLength: number }): unknown;
+  createCipheriv(algorithm: string, key: Uint8Array, iv: Uint8Array, options?: { authTagLength: number }): unknown;
+  createDecipheriv(algorithm: string, key: Uint8Array, iv: Uint8Array, options?: { authTagLength: number }): unknown;
 }
 
 function runCipher(cipher: NodeCipherLike, data: Uint8Array): Uint8Array {
@@ -85,7 +86,7 @@ function runCipher(cipher: NodeCipherLike, data: Uint8Array): Uint8Array {
 
 export function createNodeBlockCipher(nodeCrypto: NodeCryptoModule): BlockCipher {
   function ecb(key: Uint8Array, data: Uint8Array): Uint8Array {
-    return runCipher(nodeCrypto.createCipheriv('aes-128-ecb', key, null) as NodeCipherLike, data);
+    return runCipher(nodeCrypto.createCipheriv('aes-128-ecb', key, NO_IV) as NodeCipherLike, data);
   }
   return {
     encryptBlock: ecb,
