@@ -1,0 +1,656 @@
+/**
+ * What the three modem models share: power, reset and PSM-wake pins, the UART command line (echo, '>' data
+ * mode), the registration / RRC / PSM state machine over the radio model, real UDP through the bridge, the
+ * current model, fault injection and statistics. A dialect (modem-bc66.ts, modem-bc95g.ts, modem-bg96.ts)
+ * supplies command handling and the exact bytes of every reply and URC.
+ */
+import type { VirtualClock } from '../clock';
+import type { SerialEndpoint } from '../wire';
+import { RadioModel, type RadioOptions } from '../radio/radio-model';
+import { CurrentModel, type CurrentProfile } from '../radio/current-model';
+import { UdpBridge, type UdpBridgeOptions, type UdpEndpoint } from '../radio/udp-bridge';
+import { decodeActiveTime, decodePeriodicTau } from '../../firmware/modem/timers';
+
+export type PowerState = 'off' | 'booting' | 'on' | 'psm' | 'hung' | 'reset';
+export type ReleaseMode = 'send' | 'reply' | null;
+
+export interface ModemIdentityData {
+  imei: string;
+  iccid: string;
+  imsi: string;
+}
+
+export interface ModemModelOptions {
+  clock: VirtualClock;
+  /** Device side of the modem UART. */
+  serial: SerialEndpoint;
+  radio?: RadioOptions;
+  udp?: UdpBridgeOptions;
+  identity?: Partial<ModemIdentityData>;
+  /** Start powered and booted (as after VBAT applied with auto power-on). */
+  poweredAtStart?: boolean;
+  /** Delay from a command's CR to the first byte of its reply, ms. Default 10. */
+  responseDelayMs?: number;
+}
+
+export interface ModemStatistics {
+  commands: number;
+  uplinkDatagrams: number;
+  downlinkDatagrams: number;
+  uplinkLost: number;
+  downlinkLost: number;
+  duplicated: number;
+  downlinkUnreachable: number;
+  boots: number;
+  psmEntries: number;
+  hangs: number;
+}
+
+export interface TranscriptEntry {
+  at: number;
+  direction: 'to-modem' | 'from-modem';
+  text: string;
+}
+
+export abstract class ModemModelCore {
+  readonly clock: VirtualClock;
+  readonly serial: SerialEndpoint;
+  readonly radio: RadioModel;
+  readonly current: CurrentModel;
+  readonly udp: UdpBridge;
+  readonly identityData: ModemIdentityData;
+  readonly statistics: ModemStatistics = {
+    commands: 0, uplinkDatagrams: 0, downlinkDatagrams: 0, uplinkLost: 0, downlinkLost: 0, duplicated: 0,
+    downlinkUnreachable: 0, boots: 0, psmEntries: 0, hangs: 0,
+  };
+  readonly transcript: TranscriptEntry[] = [];
+  /** Keep the transcript (tests); off by default to keep long runs lean. */
+  recordTranscript = false;
+
+  power: PowerState = 'off';
+  echo = true;
+  functionality = 1;
+  /** +CEREG: 0 not registered, 1 home, 2 searching, 3 denied, 5 roaming. */
+  registration = 0;
+  registrationUrcMode = 0;
+  rrcConnected = false;
+  psmRequested = false;
+  requestedTauSeconds = 0;
+  requestedActiveSeconds = 0;
+  edrxEnabled = false;
+
+  // Faults
+  private cmeBurstLeft = 0;
+  private cmeBurstCode = 0;
+  /** Answers AT but the radio does not work until CFUN=0/1 or a restart. */
+  radioStuck = false;
+
+  protected line = '';
+  private dataMode: { length: number; received: number[]; done: (data: Uint8Array) => void } | null = null;
+  private powerKeyPressedAt = -1;
+  private generation = 0;
+  private timers = new Map<string, number>();
+  protected readonly responseDelayMs: number;
+
+  constructor(options: ModemModelOptions, profile: CurrentProfile, defaults: ModemIdentityData) {
+    this.clock = options.clock;
+    this.serial = options.serial;
+    this.radio = new RadioModel(options.radio);
+    this.current = new CurrentModel(options.clock, profile);
+    this.udp = new UdpBridge(options.clock, (socket, data, from) => this.realArrival(socket, data, from), options.udp);
+    this.identityData = { ...defaults, ...options.identity };
+    this.responseDelayMs = options.responseDelayMs ?? 10;
+    this.serial.onData((data) => this.receive(data));
+    // Deferred: subclass fields do not exist yet while this constructor runs.
+    if (options.poweredAtStart) this.clock.schedule(0, () => this.boot('power-on'));
+  }
+
+  // ----- dialect hooks -----
+  /** Handle one command line (without CR). Reply through `reply`/`ok`/`error`. */
+  protected abstract handleCommand(command: string): void;
+  /** Lines printed after boot, with the ms after boot start at which each appears. */
+  protected abstract bootSequence(reason: 'power-on' | 'reset' | 'psm-exit'): Array<[number, string]>;
+  /** Milliseconds from power-on/reset/PSM exit until the module takes commands. */
+  protected abstract bootDuration(reason: 'power-on' | 'reset' | 'psm-exit'): number;
+  /** Dialect formatting: BC95-G writes "+CSQ:31,99", the others "+CSQ: 31,99". */
+  protected abstract readonly spaceAfterColon: boolean;
+  /** BG96 quotes the +CCLK time. */
+  protected readonly quotedClock: boolean = false;
+  /** Power-key press that switches an off module on, ms. */
+  protected readonly powerOnPressMs: number = 500;
+  /** Present a received datagram to the host (URC and buffering per dialect). */
+  protected abstract presentDownlink(socketId: number, data: Uint8Array, from: UdpEndpoint): void;
+  /** Whether UART bytes wake the module from PSM (BC66, BC95-G) or not (BG96). */
+  protected abstract readonly wakesOnUart: boolean;
+  /** Whether the module may sleep now (BC66 needs AT+QSCLK=1). */
+  protected sleepAllowed(): boolean {
+    return true;
+  }
+  /** Called just before the module enters PSM (URCs) and after it leaves. */
+  protected enteringPsm(): void {}
+  protected leftPsm(): void {}
+  /** The +CME ERROR code a burst answers with. */
+  protected abstract readonly defaultCmeCode: number;
+  /** Sockets that the dialect forgets on restart / PSM. */
+  protected abstract clearSockets(reason: 'restart' | 'psm'): void;
+  /** Format a registration URC. */
+  protected abstract registrationUrc(status: number): string;
+
+  // ----- pins (level = electrically asserted) -----
+  setPowerKey(asserted: boolean): void {
+    if (asserted) {
+      this.powerKeyPressedAt = this.clock.now();
+      return;
+    }
+    if (this.powerKeyPressedAt < 0) return;
+    const held = this.clock.now() - this.powerKeyPressedAt;
+    this.powerKeyPressedAt = -1;
+    this.powerKeyReleased(held);
+  }
+
+  /** Default: a press of >= 500 ms switches an off module on; >= 650 ms switches a running one off. */
+  protected powerKeyReleased(heldMs: number): void {
+    if (this.power === 'off' && heldMs >= this.powerOnPressMs) this.boot('power-on');
+    else if (this.power === 'psm' && heldMs >= 100) this.exitPsm();
+    else if ((this.power === 'on' || this.power === 'hung') && heldMs >= 650) this.switchOff('POWERED DOWN');
+  }
+
+  setReset(asserted: boolean): void {
+    if (asserted) {
+      if (this.power === 'off') return;
+      this.haltEverything();
+      this.power = 'reset';
+      this.current.setState('off');
+    } else if (this.power === 'reset') {
+      this.boot('reset');
+    }
+  }
+
+  setPsmWake(asserted: boolean): void {
+    if (asserted && this.power === 'psm') this.exitPsm();
+  }
+
+  // ----- faults -----
+  /** Stop answering anything until a power cycle or reset. */
+  hang(): void {
+    if (this.power !== 'on') return;
+    this.statistics.hangs++;
+    this.generation++;
+    this.cancelAllTimers();
+    this.power = 'hung';
+    this.current.setState('active');
+  }
+
+  /** The next `count` commands answer +CME ERROR. */
+  cmeBurst(count: number, code = this.defaultCmeCode): void {
+    this.cmeBurstLeft = count;
+    this.cmeBurstCode = code;
+  }
+
+  /** Lose registration now; regain it after `regainAfterMs` (null: no service until the radio restarts). */
+  dropRegistration(regainAfterMs: number | null): void {
+    if (this.power !== 'on') return;
+    this.setRegistration(2);
+    this.rrcConnected = false;
+    this.cancelTimer('attach');
+    if (regainAfterMs === null) this.radio.noService = true;
+    else this.startTimer('attach', regainAfterMs, () => this.setRegistration(1));
+    this.updateCurrent();
+  }
+
+  /** `count` harmless URCs, `intervalMs` apart (signalling connection flapping). */
+  urcStorm(count: number, intervalMs: number): void {
+    for (let index = 0; index < count; index++) {
+      const at = index * intervalMs;
+      const generation = this.generation;
+      this.clock.schedule(at, () => {
+        if (generation === this.generation && this.power === 'on') this.emit(this.cscon(index % 2 === 0 ? 1 : 0));
+      });
+    }
+  }
+
+  /** Put `count` random bytes on the line now (noise, a module rebooting mid-line). */
+  garbage(count: number): void {
+    const bytes = new Uint8Array(count);
+    for (let index = 0; index < count; index++) bytes[index] = Math.floor(this.radio.random.next() * 256);
+    this.serial.write(bytes);
+  }
+
+  protected cscon(state: number): string {
+    return '+CSCON: ' + state;
+  }
+
+  // ----- UART -----
+  private receive(data: Uint8Array): void {
+    if (this.power === 'psm') {
+      if (this.wakesOnUart) this.exitPsm();
+      return; // the bytes that woke it are lost
+    }
+    if (this.power !== 'on') return;
+    for (const byte of data) {
+      if (this.dataMode) {
+        this.dataMode.received.push(byte);
+        if (this.dataMode.received.length === this.dataMode.length) {
+          const mode = this.dataMode;
+          this.dataMode = null;
+          mode.done(Uint8Array.from(mode.received));
+        }
+        continue;
+      }
+      if (byte === 13) {
+        const command = this.line;
+        this.line = '';
+        if (this.echo) this.serial.write(command + '\r');
+        if (command.trim().length > 0) this.command(command.trim());
+      } else if (byte !== 10) {
+        this.line += String.fromCharCode(byte);
+      }
+    }
+  }
+
+  private command(command: string): void {
+    this.statistics.commands++;
+    if (this.recordTranscript) this.transcript.push({ at: this.clock.now(), direction: 'to-modem', text: command });
+    this.touchActivity();
+    if (this.cmeBurstLeft > 0 && command.toUpperCase() !== 'AT') {
+      this.cmeBurstLeft--;
+      this.reply([], '+CME ERROR: ' + this.cmeBurstCode);
+      return;
+    }
+    const upper = command.toUpperCase();
+    if (upper === 'ATE0' || upper === 'ATE1') {
+      this.echo = upper === 'ATE1';
+      this.ok();
+      return;
+    }
+    this.handleCommand(command);
+  }
+
+  /** Enter data mode: after the prompt, take exactly `length` bytes. */
+  protected expectData(length: number, prompt: string, done: (data: Uint8Array) => void): void {
+    this.dataMode = { length, received: [], done };
+    this.later(this.responseDelayMs, () => this.serial.write(prompt));
+  }
+
+  /** Reply lines then a final result, after the response delay (plus `extraDelayMs`). */
+  reply(lines: string[], final: string | null = 'OK', extraDelayMs = 0): void {
+    this.later(this.responseDelayMs + extraDelayMs, () => {
+      for (const line of lines) this.emit(line);
+      if (final !== null) this.emit(final);
+    });
+  }
+
+  ok(): void {
+    this.reply([]);
+  }
+
+  error(): void {
+    this.reply([], 'ERROR');
+  }
+
+  cmeError(code: number): void {
+    this.reply([], '+CME ERROR: ' + code);
+  }
+
+  /** Write one line framed as CR LF line CR LF (V.250 verbose result format). */
+  emit(line: string): void {
+    if (this.power !== 'on' && this.power !== 'booting') return;
+    if (this.recordTranscript) this.transcript.push({ at: this.clock.now(), direction: 'from-modem', text: line });
+    this.serial.write('\r\n' + line + '\r\n');
+  }
+
+  /** Write raw bytes (data after a +QIRD header). */
+  emitRaw(bytes: Uint8Array): void {
+    if (this.power === 'on') this.serial.write(bytes);
+  }
+
+  /** Run `action` after `delay` unless the module restarts or hangs in between. */
+  later(delay: number, action: () => void): void {
+    const generation = this.generation;
+    this.clock.schedule(delay, () => {
+      if (generation === this.generation) action();
+    });
+  }
+
+  // ----- power -----
+  protected boot(reason: 'power-on' | 'reset' | 'psm-exit'): void {
+    this.haltEverything();
+    this.statistics.boots++;
+    this.power = 'booting';
+    this.echo = true;
+    this.current.setState('active');
+    const generation = this.generation;
+    for (const [at, text] of this.bootSequence(reason)) {
+      this.clock.schedule(at, () => {
+        if (generation === this.generation) this.emit(text);
+      });
+    }
+    this.clock.schedule(this.bootDuration(reason), () => {
+      if (generation !== this.generation) return;
+      this.power = 'on';
+      this.updateCurrent();
+      if (reason === 'psm-exit') {
+        this.leftPsm();
+        this.startActiveTimer();
+      } else if (this.functionality === 1) this.startAttach();
+    });
+  }
+
+  protected switchOff(finalLine: string | null): void {
+    if (finalLine) this.emit(finalLine);
+    this.haltEverything();
+    this.power = 'off';
+    this.current.setState('off');
+  }
+
+  private haltEverything(): void {
+    this.generation++;
+    this.cancelAllTimers();
+    this.dataMode = null;
+    this.line = '';
+    this.rrcConnected = false;
+    this.transmitting = false;
+    this.releaseAfterReply = false;
+    if (this.power !== 'psm') {
+      this.registration = 0;
+      this.clearSockets('restart');
+      this.udp.close();
+    }
+    this.radioStuck = false;
+    this.radio.noService = false;
+  }
+
+  // ----- registration -----
+  setFunctionality(level: number): void {
+    this.functionality = level;
+    if (level === 0) {
+      this.cancelTimer('attach');
+      this.rrcConnected = false;
+      this.radioStuck = false;
+      this.radio.noService = false;
+      this.setRegistration(0);
+    } else if (this.registration !== 1 && this.registration !== 5) {
+      this.startAttach();
+    }
+    this.updateCurrent();
+  }
+
+  startAttach(): void {
+    if (this.registration === 1 || this.registration === 5) return;
+    this.setRegistration(2);
+    this.updateCurrent();
+    if (this.radio.noService) return;
+    this.startTimer('attach', this.radio.attachDuration(), () => {
+      this.setRegistration(1);
+      this.connect();
+    });
+  }
+
+  setRegistration(status: number): void {
+    if (status === this.registration) return;
+    this.registration = status;
+    if (this.registrationUrcMode > 0 && this.power === 'on') this.emit(this.registrationUrc(status));
+    this.updateCurrent();
+  }
+
+  isRegistered(): boolean {
+    return (this.registration === 1 || this.registration === 5) && !this.radioStuck;
+  }
+
+  // ----- RRC, PSM -----
+  /** RRC connected now; the inactivity timer (or a release) returns to idle. */
+  protected connect(): void {
+    this.rrcConnected = true;
+    this.cancelTimer('active-time');
+    this.startTimer('inactivity', this.radio.inactivityMs, () => this.release());
+    this.updateCurrent();
+  }
+
+  protected release(): void {
+    if (!this.rrcConnected) return;
+    this.rrcConnected = false;
+    this.cancelTimer('inactivity');
+    this.updateCurrent();
+    this.startActiveTimer();
+  }
+
+  private startActiveTimer(): void {
+    if (!this.psmRequested) return;
+    const active = this.radio.grantedActiveTimeSeconds ?? this.requestedActiveSeconds;
+    this.startTimer('active-time', active * 1000, () => this.tryEnterPsm());
+  }
+
+  /** Any host activity keeps an idle module awake a little (UART activity resets light sleep). */
+  protected touchActivity(): void {
+    if (this.power === 'on' && !this.rrcConnected && this.timers.has('active-time')) this.startActiveTimer();
+  }
+
+  private tryEnterPsm(): void {
+    if (this.power !== 'on' || this.rrcConnected || !this.isRegistered()) return;
+    if (!this.sleepAllowed()) {
+      // Retried when sleep becomes allowed (BC66 AT+QSCLK=1).
+      return;
+    }
+    this.enteringPsm();
+    this.statistics.psmEntries++;
+    this.power = 'psm';
+    this.generation++;
+    this.cancelAllTimers();
+    this.clearSockets('psm');
+    this.udp.close();
+    this.current.setState('psm');
+    const tau = this.radio.grantedPeriodicTauSeconds ?? this.requestedTauSeconds;
+    if (tau > 0) {
+      const generation = this.generation;
+      this.clock.schedule(tau * 1000, () => {
+        if (generation === this.generation && this.power === 'psm') this.periodicTau();
+      });
+    }
+  }
+
+  /** Called by dialects when sleep becomes allowed again. */
+  protected sleepNowAllowed(): void {
+    if (this.power === 'on' && !this.rrcConnected && this.psmRequested && !this.timers.has('active-time')) this.startActiveTimer();
+  }
+
+  /** T3412 ran out in PSM: a tracking area update (brief connection), then back to sleep. */
+  private periodicTau(): void {
+    this.power = 'on';
+    this.generation++;
+    this.transmitting = true;
+    this.updateCurrent();
+    this.later(this.radio.figures().connectionSetupMs + this.radio.uplinkAirtime(20), () => {
+      this.transmitting = false;
+      this.connect();
+      this.release();
+    });
+  }
+
+  protected exitPsm(): void {
+    if (this.power !== 'psm') return;
+    this.boot('psm-exit');
+    this.registration = 1;
+  }
+
+  /** Record what AT+CPSMS asked for (bit strings as in TS 27.007). */
+  requestPsm(mode: number, tauBits: string | undefined, activeBits: string | undefined): boolean {
+    if (mode === 0 || mode === 2) {
+      this.psmRequested = false;
+      this.cancelTimer('active-time');
+      return true;
+    }
+    if (mode !== 1) return false;
+    const tau = tauBits ? decodePeriodicTau(tauBits) : this.requestedTauSeconds;
+    const active = activeBits ? decodeActiveTime(activeBits) : this.requestedActiveSeconds;
+    if (tau === null || active === null) return false;
+    this.psmRequested = true;
+    this.requestedTauSeconds = tau;
+    this.requestedActiveSeconds = active;
+    if (!this.rrcConnected && this.isRegistered()) this.startActiveTimer();
+    return true;
+  }
+
+  // ----- datagrams -----
+  /**
+   * Send a datagram (the dialect has validated the command). Returns false when the radio cannot
+   * (not registered, stuck radio). Airtime, loss and duplication are applied here.
+   */
+  uplink(socketId: number, data: Uint8Array, destination: UdpEndpoint, release: ReleaseMode): boolean {
+    if (!this.isRegistered() || this.functionality !== 1) return false;
+    this.statistics.uplinkDatagrams++;
+    const setup = this.rrcConnected ? 0 : this.radio.figures().connectionSetupMs;
+    this.cancelTimer('active-time');
+    this.rrcConnected = true;
+    this.cancelTimer('inactivity');
+    this.transmitting = true;
+    this.updateCurrent();
+    const airtime = this.radio.uplinkAirtime(data.length);
+    this.later(setup + airtime, () => {
+      this.transmitting = false;
+      this.connect();
+      const lost = this.radio.random.chance(this.radio.uplinkLoss);
+      if (lost) this.statistics.uplinkLost++;
+      else {
+        this.later(this.radio.oneWayLatency(), () => {
+          this.udp.send(socketId, data, destination);
+          if (this.radio.random.chance(this.radio.duplicate)) {
+            this.statistics.duplicated++;
+            this.udp.send(socketId, data, destination);
+          }
+        });
+      }
+      if (release === 'send') this.release();
+      else if (release === 'reply') this.releaseAfterReply = true;
+    });
+    return true;
+  }
+
+  private releaseAfterReply = false;
+  private transmitting = false;
+
+  private realArrival(socketId: number, data: Uint8Array, from: UdpEndpoint): void {
+    const generation = this.generation;
+    this.clock.schedule(this.radio.oneWayLatency(), () => {
+      if (generation !== this.generation || this.power !== 'on') {
+        this.statistics.downlinkUnreachable++;
+        return;
+      }
+      if (this.radio.random.chance(this.radio.downlinkLoss)) {
+        this.statistics.downlinkLost++;
+        return;
+      }
+      this.statistics.downlinkDatagrams++;
+      if (!this.rrcConnected) this.connect();
+      this.presentDownlink(socketId, data, from);
+      if (this.releaseAfterReply) {
+        this.releaseAfterReply = false;
+        this.later(100, () => this.release());
+      }
+    });
+  }
+
+  // ----- current -----
+  protected updateCurrent(): void {
+    if (this.power === 'off' || this.power === 'reset') this.current.setState('off');
+    else if (this.power === 'psm') this.current.setState('psm');
+    else if (this.power === 'booting' || this.power === 'hung') this.current.setState('active');
+    else if (this.transmitting) this.current.setState('transmitting', this.radio.coverageClass);
+    else if (this.rrcConnected) this.current.setState('connected', this.radio.coverageClass);
+    else if (this.functionality === 1 && this.registration === 2) this.current.setState('searching');
+    else this.current.setState(this.sleepAllowed() ? 'idle' : 'active');
+  }
+
+  // ----- timers -----
+  protected startTimer(name: string, delay: number, action: () => void): void {
+    this.cancelTimer(name);
+    const id = this.clock.schedule(delay, () => {
+      this.timers.delete(name);
+      action();
+    });
+    this.timers.set(name, id);
+  }
+
+  protected cancelTimer(name: string): void {
+    const id = this.timers.get(name);
+    if (id !== undefined) {
+      this.clock.cancel(id);
+      this.timers.delete(name);
+    }
+  }
+
+  private cancelAllTimers(): void {
+    for (const id of this.timers.values()) this.clock.cancel(id);
+    this.timers.clear();
+  }
+
+  // ----- 3GPP commands every dialect answers the same way (TS 27.007) -----
+  /** Prefix as this dialect prints it: "+CSQ:" or "+CSQ: ". */
+  protected tag(name: string): string {
+    return name + (this.spaceAfterColon ? ': ' : ':');
+  }
+
+  /** Handle the 27.007 commands shared by all three; false when `command` is not one of them. */
+  protected handleCommon(command: string): boolean {
+    const upper = command.toUpperCase();
+    const value = (prefix: string): string | null => (upper.startsWith(prefix) ? command.substring(prefix.length) : null);
+    if (upper === 'AT') this.ok();
+    else if (value('AT+CMEE=') !== null) this.ok();
+    else if (upper === 'AT+CIMI') {
+      if (this.functionality === 0) this.cmeError(this.spaceAfterColon ? 3 : 4);
+      else this.reply([this.identityData.imsi]);
+    } else if (upper === 'AT+CEREG?') this.reply([this.tag('+CEREG') + this.registrationUrcMode + ',' + (this.radioStuck ? 2 : this.registration)]);
+    else if (value('AT+CEREG=') !== null) {
+      const mode = parseInt(value('AT+CEREG=')!, 10);
+      if (!(mode >= 0 && mode <= 5)) this.error();
+      else {
+        this.registrationUrcMode = mode;
+        this.ok();
+      }
+    } else if (upper === 'AT+CFUN?') this.reply([this.tag('+CFUN') + this.functionality]);
+    else if (value('AT+CFUN=') !== null) {
+      const level = parseInt(value('AT+CFUN=')!, 10);
+      if (level !== 0 && level !== 1) this.error();
+      else this.later(level === 0 ? 500 : 200, () => {
+        this.setFunctionality(level);
+        this.emit('OK');
+      });
+    } else if (upper === 'AT+CGATT?') this.reply([this.tag('+CGATT') + (this.isRegistered() ? 1 : 0)]);
+    else if (value('AT+CGATT=') !== null) {
+      if (value('AT+CGATT=') === '1' && this.functionality === 1) this.startAttach();
+      this.ok();
+    } else if (upper === 'AT+CSQ') this.reply([this.tag('+CSQ') + (this.isRegistered() ? this.radio.csqIndex() : 99) + ',' + (this.spaceAfterColon ? '99' : '99')]);
+    else if (upper === 'AT+CCLK?') {
+      const time = this.clockText();
+      this.reply([this.tag('+CCLK') + (this.quotedClock ? '"' + time + '"' : time)]);
+    } else if (value('AT+CPSMS=') !== null) {
+      const fields = value('AT+CPSMS=')!.split(',').map((field) => field.replace(/"/g, ''));
+      if (this.requestPsm(parseInt(fields[0] ?? '', 10), fields[3] || undefined, fields[4] || undefined)) this.ok();
+      else this.error();
+    } else if (value('AT+CEDRXS=') !== null) {
+      this.edrxEnabled = value('AT+CEDRXS=')!.startsWith('1');
+      this.ok();
+    } else return false;
+    return true;
+  }
+
+  // ----- shared command helpers -----
+  /** Network time as +CCLK text "yy/MM/dd,hh:mm:ss±zz" (local time, zone in quarter hours). */
+  clockText(): string {
+    const zone = this.radio.timeZoneQuarterHours;
+    const epoch = this.radio.providesTime ? this.radio.networkEpochMs + this.clock.now() : Date.parse('2000-01-01T00:00:00Z') + this.clock.now();
+    const local = new Date(epoch + zone * 15 * 60000);
+    const two = (value: number): string => (value < 10 ? '0' : '') + value;
+    const sign = zone < 0 ? '-' : '+';
+    return (
+      two(local.getUTCFullYear() % 100) + '/' + two(local.getUTCMonth() + 1) + '/' + two(local.getUTCDate()) + ',' +
+      two(local.getUTCHours()) + ':' + two(local.getUTCMinutes()) + ':' + two(local.getUTCSeconds()) + sign + two(Math.abs(zone))
+    );
+  }
+
+  /** Stop real sockets (end of a test). */
+  close(): void {
+    this.generation++;
+    this.cancelAllTimers();
+    this.udp.close();
+  }
+}
