@@ -6,7 +6,7 @@
  * Sleep must be disabled (AT+QSCLK=0) while commanding, or the module looks hung between commands.
  */
 import { AtError } from './at-engine';
-import { ModemBase, delay, pulse, type ModemIdentity, type ModemIo, type ModemSignal, type ReleaseAfter } from './modem';
+import { ModemBase, delay, firstNumber, pulse, type ModemIdentity, type ModemIo, type ModemSignal, type ReleaseAfter } from './modem';
 import { decimal, fromHex, integer, parameters, toHex } from './text';
 
 /** AT+QNBIOTRAI values: 0 no information, 1 no further uplink or downlink expected, 2 one downlink expected. */
@@ -51,7 +51,7 @@ export class Bc66 extends ModemBase {
         iccid = parameters(response.lines[0] || '', '+QCCID:')[0] || '';
         return this.command('AT+CIMI');
       })
-      .then((response) => ({ imei, iccid, imsi: response.lines[0] || '' }));
+      .then((response) => ({ imei, iccid, imsi: firstNumber(response.lines) }));
   }
 
   signal(): Promise<ModemSignal> {

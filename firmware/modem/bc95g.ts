@@ -5,7 +5,7 @@
  * Payloads travel as hex text; socket and error replies carry no space after the colon.
  */
 import { AtError } from './at-engine';
-import { ModemBase, delay, type ModemIdentity, type ModemIo, type ModemSignal, type ReleaseAfter } from './modem';
+import { ModemBase, delay, firstNumber, type ModemIdentity, type ModemIo, type ModemSignal, type ReleaseAfter } from './modem';
 import { decimal, fromHex, integer, parameters, toHex } from './text';
 
 /** NSOSTF flags: 0x200 release after this uplink, 0x400 release after the first downlink that answers it. */
@@ -47,7 +47,7 @@ export class Bc95g extends ModemBase {
         iccid = parameters(response.lines[0] || '', '+NCCID:')[0] || '';
         return this.command('AT+CIMI');
       })
-      .then((response) => ({ imei, iccid, imsi: response.lines[0] || '' }));
+      .then((response) => ({ imei, iccid, imsi: firstNumber(response.lines) }));
   }
 
   override attach(timeoutMilliseconds: number): Promise<void> {

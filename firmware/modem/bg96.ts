@@ -6,7 +6,7 @@
  * Release assistance goes through the 3GPP AT+CNMPSD (TS 27.007 "no more PS data").
  */
 import { AtError } from './at-engine';
-import { ModemBase, csqToDbm, delay, pulse, type ModemIdentity, type ModemIo, type ModemSignal, type ReleaseAfter } from './modem';
+import { ModemBase, csqToDbm, delay, firstNumber, pulse, type ModemIdentity, type ModemIo, type ModemSignal, type ReleaseAfter } from './modem';
 import { decimal, integer, parameters } from './text';
 
 const connectId = '0';
@@ -36,6 +36,12 @@ export class Bg96 extends ModemBase {
     this.engine.onUrc('RDY', () => {
       this.socketOpen = false;
     });
+    // Start-up chatter after RDY that must not be taken for a command's response.
+    const ignore = (): void => undefined;
+    this.engine.onUrc('APP RDY', ignore);
+    this.engine.onUrc('+CPIN:', ignore);
+    this.engine.onUrc('+QUSIM:', ignore);
+    this.engine.onUrc('+QIND:', ignore);
   }
 
   protected dialectSetup(): Promise<void> {
@@ -49,14 +55,14 @@ export class Bg96 extends ModemBase {
     let iccid = '';
     return this.command('AT+GSN')
       .then((response) => {
-        imei = response.lines[0] || '';
+        imei = firstNumber(response.lines);
         return this.command('AT+QCCID', { expect: '+QCCID:' });
       })
       .then((response) => {
         iccid = parameters(response.lines[0] || '', '+QCCID:')[0] || '';
         return this.command('AT+CIMI');
       })
-      .then((response) => ({ imei, iccid, imsi: response.lines[0] || '' }));
+      .then((response) => ({ imei, iccid, imsi: firstNumber(response.lines) }));
   }
 
   /** Registration, then the PDP context: AT+QIACT can take up to 150 s on a slow network. */

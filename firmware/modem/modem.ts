@@ -112,6 +112,12 @@ export function pulse(clock: Clock, pin: ControlPin, milliseconds: number): Prom
   });
 }
 
+/** The first line that is only digits (IMSI, IMEI): boot URCs can land inside a response. */
+export function firstNumber(lines: string[]): string {
+  for (let index = 0; index < lines.length; index++) if (/^[0-9]{6,20}$/.test(lines[index]!)) return lines[index]!;
+  return '';
+}
+
 /** dBm of an AT+CSQ rssi index (TS 27.007 §8.5): 0 -> -113, 31 -> -51, 99 unknown. */
 export function csqToDbm(index: number): number | null {
   if (!(index >= 0 && index <= 31)) return null;
