@@ -31,6 +31,7 @@ export interface RequestBinding {
 
 export type OscoreRejectReason =
   | 'not-oscore' // no OSCORE option
+  | 'bad-outer-code' // outer code other than POST (requests) or 2.04 (responses); Observe (FETCH/2.05) is not used
   | 'malformed-oscore-option'
   | 'missing-kid' // a request without kid
   | 'missing-partial-iv' // a request without Partial IV
@@ -158,6 +159,7 @@ function isRejection(value: unknown): value is OscoreRejection {
 export function unprotectRequest(message: CoapMessage, lookup: OscoreContextLookup): UnprotectedRequest | OscoreRejection {
   const parsed = parseOption(message);
   if (isRejection(parsed)) return parsed;
+  if (message.code !== CoapCode.Post) return reject('bad-outer-code', 'outer code of a request must be POST');
   if (!parsed.kid) return reject('missing-kid', 'request without kid');
   if (!parsed.partialIv) return reject('missing-partial-iv', 'request without Partial IV');
   if (parsed.kid.length > OSCORE_MAX_ID_LENGTH) return reject('unknown-kid', 'kid longer than any sender ID');
@@ -220,6 +222,9 @@ export interface UnprotectedResponse {
 export function unprotectResponse(context: OscoreContext, binding: RequestBinding, message: CoapMessage): UnprotectedResponse | OscoreRejection {
   const parsed = parseOption(message);
   if (isRejection(parsed)) return parsed;
+  if (message.code !== CoapCode.Changed) return reject('bad-outer-code', 'outer code of a response must be 2.04');
+  // Neither field is bound into a response's nonce or AAD, so accepting them would let anyone rewrite them.
+  if (parsed.kid || parsed.kidContext) return reject('malformed-oscore-option', 'kid or kid context in a response');
   const keys = context.keys;
   let nonce: Uint8Array;
   if (parsed.partialIv) {

@@ -144,6 +144,7 @@ export function buildRejectionResponse(rejection: RejectedUplink, ownPartialIv: 
   let text: string;
   switch (rejection.reason) {
     case 'malformed-oscore-option':
+    case 'bad-outer-code':
     case 'missing-kid':
     case 'missing-partial-iv':
       code = CoapCode.BadOption;
