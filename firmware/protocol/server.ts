@@ -114,12 +114,13 @@ export function buildProtectedErrorResponse(
   code: number,
   diagnostic: string,
   retryAfterSeconds?: number,
+  ownPartialIv?: boolean,
   messageId?: number,
 ): Uint8Array {
   const options: CoapOptionEntry[] = [];
   if (retryAfterSeconds !== undefined) options.push({ number: CoapOption.MaxAge, value: encodeUintOption(retryAfterSeconds) });
   const inner = responseShell(request, messageId, code, options, utf8Encode(diagnostic));
-  return encodeCoap(protectResponse(context, binding, inner, false));
+  return encodeCoap(protectResponse(context, binding, inner, ownPartialIv === true));
 }
 
 /**
