@@ -13,7 +13,7 @@ import { decimal, fromHex, integer, parameters, toHex } from './text';
 const raiValues = { none: '0', send: '1', reply: '2' };
 const connectId = '0';
 
-export class Bc66 extends ModemBase {
+export class Bc66Driver extends ModemBase {
   readonly model = 'BC66';
   protected readonly bootMilliseconds = 1500;
   protected readonly powerOnPulseMilliseconds = 600;

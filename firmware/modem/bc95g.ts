@@ -12,7 +12,7 @@ import { decimal, fromHex, integer, parameters, toHex } from './text';
 const releaseFlags = { send: '0x200', reply: '0x400' };
 const localPort = 56000;
 
-export class Bc95g extends ModemBase {
+export class Bc95gDriver extends ModemBase {
   readonly model = 'BC95-G';
   protected readonly bootMilliseconds = 3000;
   protected readonly powerOnPulseMilliseconds = 0;

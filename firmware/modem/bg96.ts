@@ -17,7 +17,7 @@ export interface Bg96Options {
   apn?: string;
 }
 
-export class Bg96 extends ModemBase {
+export class Bg96Driver extends ModemBase {
   readonly model = 'BG96';
   protected readonly bootMilliseconds = 5000;
   protected readonly powerOnPulseMilliseconds = 500;

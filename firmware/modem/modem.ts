@@ -3,14 +3,15 @@
  * parts they share: power and reset pins, readiness probing, 3GPP commands (CEREG, CSQ, CCLK, CPSMS, CEDRXS,
  * CFUN) and registration tracking. The application and the recovery ladder (recovery.ts) only see `Modem`.
  */
-import type { Clock, DigitalOutput, Serial } from '../../hal/interfaces';
+import type { BoardIo, Clock, DigitalOutput, Serial } from '../../hal/interfaces';
+import type { BoardDefinition } from '../../hal/board';
 import { AtEngine, AtError, type AtCommandOptions, type AtResponse } from './at-engine';
 import { integer, parameters } from './text';
 import { encodeActiveTime, encodePeriodicTau, parseClock } from './timers';
 
+/** A modem control line. `output.write(true)` asserts it (hal/espruino applies the board's active level). */
 export interface ControlPin {
   output: DigitalOutput;
-  activeLevel: 'low' | 'high';
   /** Pulse length for this pin, ms (the board's `pulseMilliseconds`). */
   pulseMilliseconds?: number;
 }
@@ -104,12 +105,28 @@ export function delay(clock: Clock, milliseconds: number): Promise<void> {
   });
 }
 
-/** Drive a control pin to its active level for `milliseconds`, then release it. */
+/** Assert a control pin for `milliseconds`, then release it. */
 export function pulse(clock: Clock, pin: ControlPin, milliseconds: number): Promise<void> {
-  pin.output.write(pin.activeLevel === 'high');
+  pin.output.write(true);
   return delay(clock, milliseconds).then(() => {
-    pin.output.write(pin.activeLevel !== 'high');
+    pin.output.write(false);
   });
+}
+
+function controlPin(output: DigitalOutput | null, pulseMilliseconds: number | undefined): ControlPin | null {
+  return output ? { output: output, pulseMilliseconds: pulseMilliseconds } : null;
+}
+
+/** The modem's share of a board: its UART, clock and control lines with the board's pulse lengths. */
+export function modemIoFromBoard(io: BoardIo, board: BoardDefinition): ModemIo {
+  const modem = board.modem;
+  return {
+    serial: io.modemSerial,
+    clock: io.clock,
+    powerKey: controlPin(io.modemPowerKey, modem.powerKey ? modem.powerKey.pulseMilliseconds : undefined),
+    reset: controlPin(io.modemReset, modem.reset ? modem.reset.pulseMilliseconds : undefined),
+    psmWake: controlPin(io.modemPsmWake, modem.psmWake ? modem.psmWake.pulseMilliseconds : undefined),
+  };
 }
 
 /** The first line that is only digits (IMSI, IMEI): boot URCs can land inside a response. */

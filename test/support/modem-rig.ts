@@ -14,9 +14,9 @@ import type { ModemModelCore, ModemModelOptions } from '../../simulator/models/m
 import { Bc66Model } from '../../simulator/models/modem-bc66';
 import { Bc95gModel } from '../../simulator/models/modem-bc95g';
 import { Bg96Model } from '../../simulator/models/modem-bg96';
-import { Bc66 } from '../../firmware/modem/bc66';
-import { Bc95g } from '../../firmware/modem/bc95g';
-import { Bg96 } from '../../firmware/modem/bg96';
+import { Bc66Driver } from '../../firmware/modem/bc66';
+import { Bc95gDriver } from '../../firmware/modem/bc95g';
+import { Bg96Driver } from '../../firmware/modem/bg96';
 import type { ControlPin, ModemBase, ModemIo } from '../../firmware/modem/modem';
 
 export class EndpointSerial implements Serial {
@@ -121,9 +121,9 @@ function controlPin(
   assert: (asserted: boolean) => void,
 ): ControlPin | null {
   if (!definition) return null;
-  const activeHigh = definition.activeLevel === 'high';
-  const output = new PinOutput(!activeHigh, (level) => assert(level === activeHigh));
-  return { output, activeLevel: definition.activeLevel, pulseMilliseconds: definition.pulseMilliseconds };
+  // As hal/espruino does: write(true) asserts the line at the board's active level.
+  const output = new PinOutput(false, (asserted) => assert(asserted));
+  return { output, pulseMilliseconds: definition.pulseMilliseconds };
 }
 
 export function createModemRig(options: RigOptions): ModemRig {
@@ -144,7 +144,7 @@ export function createModemRig(options: RigOptions): ModemRig {
     psmWake: controlPin(board.modem.psmWake, (asserted) => model.setPsmWake(asserted)),
     trace: options.trace === false ? undefined : (direction, text) => trace.push((direction === 'tx' ? '> ' : '< ') + text),
   };
-  const driver: ModemBase = options.model === 'BC66' ? new Bc66(io) : options.model === 'BC95-G' ? new Bc95g(io) : new Bg96(io);
+  const driver: ModemBase = options.model === 'BC66' ? new Bc66Driver(io) : options.model === 'BC95-G' ? new Bc95gDriver(io) : new Bg96Driver(io);
   const settle = async <T>(promise: Promise<T>, limitMs = 30 * 60 * 1000): Promise<T> => {
     let done = false;
     let value: T | undefined;
