@@ -1,0 +1,220 @@
+/**
+ * Publishes the journal to the broker at QoS 1, in sequence order, with at most `window` messages awaiting
+ * their PUBACK. A row leaves the journal only when its PUBACK arrived (GroupCommitter.complete). Rows newer
+ * than what fits in memory stay in SQLite and are read back in order, so a day-long broker outage costs disk,
+ * not memory. After a reconnect MQTT.js re-sends the unacknowledged window first (with DUP set) and only then
+ * reports "connect", so order holds across outages.
+ */
+import { readFileSync } from 'node:fs';
+import mqtt, { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { JournalRow } from '../store/journal';
+
+export interface PublisherOptions {
+  url: string;
+  clientId: string;
+  username?: string;
+  password?: string;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  window: number;
+  bufferRows: number;
+  /** Retained, and the last will's topic: the gateway's own status. */
+  statusTopic: string;
+  statusPayload: () => string;
+  offlinePayload: string;
+  /** Topics to subscribe (QoS 1) on every connect. */
+  subscriptions: string[];
+  reconnectMilliseconds?: number;
+}
+
+export interface PublisherHooks {
+  /** Reads journal rows after a sequence number, oldest first. */
+  loadRows(afterSequence: number, limit: number): JournalRow[];
+  /** The broker acknowledged these rows. */
+  acknowledged(rows: JournalRow[]): void;
+  /**
+   * An incoming message on a subscribed topic. Call `done` once it is stored: only then is the PUBACK sent,
+   * so a command is never acknowledged to its sender before it is durable.
+   */
+  message(topic: string, payload: Buffer, retained: boolean, done: (error?: Error) => void): void;
+  connectionChanged(connected: boolean): void;
+}
+
+export class JournalPublisher {
+  private client: MqttClient | null = null;
+  private readonly buffer: JournalRow[] = [];
+  private bufferStart = 0;
+  /** Highest sequence number taken into the buffer (or published). */
+  private loadedUpTo = 0;
+  private backlogInDatabase = true;
+  private inFlight = 0;
+  private acknowledgedBatch: JournalRow[] = [];
+  private acknowledgementFlush: NodeJS.Immediate | null = null;
+  private drainWaiters: Array<() => void> = [];
+  private lastError: string | null = null;
+
+  constructor(private readonly options: PublisherOptions, private readonly hooks: PublisherHooks, private readonly logger: Logger) {}
+
+  start(): void {
+    const clientOptions: IClientOptions = {
+      clientId: this.options.clientId,
+      protocolVersion: 4,
+      // A persistent session: commands sent while the gateway is away wait at the broker.
+      clean: false,
+      keepalive: 30,
+      reconnectPeriod: this.options.reconnectMilliseconds ?? 1000,
+      connectTimeout: 10000,
+      will: { topic: this.options.statusTopic, payload: Buffer.from(this.options.offlinePayload), qos: 1, retain: true },
+    };
+    if (this.options.username) clientOptions.username = this.options.username;
+    if (this.options.password) clientOptions.password = this.options.password;
+    if (this.options.caFile) clientOptions.ca = readFileSync(this.options.caFile);
+    if (this.options.certFile) clientOptions.cert = readFileSync(this.options.certFile);
+    if (this.options.keyFile) clientOptions.key = readFileSync(this.options.keyFile);
+    const client = mqtt.connect(this.options.url, clientOptions);
+    this.client = client;
+    client.handleMessage = (packet: IPublishPacket, callback) => {
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload);
+      this.hooks.message(packet.topic, payload, packet.retain === true, (error) => callback(error));
+    };
+    client.on('connect', () => {
+      this.lastError = null;
+      this.logger.info({ url: redactUrl(this.options.url) }, 'connected to the MQTT broker');
+      client.publish(this.options.statusTopic, this.options.statusPayload(), { qos: 1, retain: true });
+      if (this.options.subscriptions.length > 0) {
+        client.subscribe(this.options.subscriptions, { qos: 1 }, (error) => {
+          if (error) this.logger.error({ error: error.message }, 'subscribing to command topics failed');
+        });
+      }
+      this.hooks.connectionChanged(true);
+      this.pump();
+    });
+    client.on('close', () => this.hooks.connectionChanged(false));
+    client.on('offline', () => this.logger.warn({ inFlight: this.inFlight }, 'MQTT broker unreachable; the journal keeps every message'));
+    client.on('error', (error) => {
+      if (this.lastError !== error.message) this.logger.error({ error: error.message }, 'MQTT error');
+      this.lastError = error.message;
+    });
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  get unacknowledged(): number {
+    return this.inFlight;
+  }
+
+  get error(): string | null {
+    return this.lastError;
+  }
+
+  /** Freshly committed rows. Taken straight into memory when nothing older waits in the database. */
+  offer(rows: JournalRow[]): void {
+    if (rows.length === 0) return;
+    if (!this.backlogInDatabase && rows[0]!.sequence > this.loadedUpTo && this.buffered + rows.length <= this.options.bufferRows) {
+      for (const row of rows) this.buffer.push(row);
+      this.loadedUpTo = rows[rows.length - 1]!.sequence;
+    } else {
+      this.backlogInDatabase = true;
+    }
+    this.pump();
+  }
+
+  private get buffered(): number {
+    return this.buffer.length - this.bufferStart;
+  }
+
+  private refill(): void {
+    if (!this.backlogInDatabase || this.buffered > this.options.bufferRows / 2) return;
+    const room = this.options.bufferRows - this.buffered;
+    const rows = this.hooks.loadRows(this.loadedUpTo, room);
+    for (const row of rows) this.buffer.push(row);
+    if (rows.length > 0) this.loadedUpTo = rows[rows.length - 1]!.sequence;
+    if (rows.length < room) this.backlogInDatabase = false;
+  }
+
+  /** Publishes buffered rows while the window has room. */
+  pump(): void {
+    const client = this.client;
+    if (!client || !client.connected) return;
+    this.refill();
+    while (this.inFlight < this.options.window && this.buffered > 0) {
+      const row = this.buffer[this.bufferStart]!;
+      this.buffer[this.bufferStart] = undefined as unknown as JournalRow;
+      this.bufferStart++;
+      this.inFlight++;
+      client.publish(row.topic, row.payload, { qos: 1, retain: row.retain }, (error) => this.onPublished(row, error));
+      if (this.buffered === 0) this.refill();
+    }
+    if (this.bufferStart > 1024 && this.bufferStart * 2 > this.buffer.length) {
+      this.buffer.splice(0, this.bufferStart);
+      this.bufferStart = 0;
+    }
+    this.checkDrained();
+  }
+
+  private onPublished(row: JournalRow, error: Error | undefined): void {
+    this.inFlight--;
+    if (error) {
+      // Only when the client is being closed: the row stays in the journal and is published after a restart.
+      this.logger.debug({ sequence: row.sequence, error: error.message }, 'publish abandoned');
+    } else {
+      this.acknowledgedBatch.push(row);
+      if (!this.acknowledgementFlush) {
+        this.acknowledgementFlush = setImmediate(() => {
+          this.acknowledgementFlush = null;
+          const batch = this.acknowledgedBatch;
+          this.acknowledgedBatch = [];
+          this.hooks.acknowledged(batch);
+        });
+      }
+    }
+    this.pump();
+  }
+
+  private checkDrained(): void {
+    if (this.inFlight > 0 || this.buffered > 0 || this.backlogInDatabase) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const waiter of waiters) waiter();
+  }
+
+  /** Resolves when everything offered or stored so far has been acknowledged by the broker. */
+  whenDrained(): Promise<void> {
+    return new Promise((resolve) => {
+      this.drainWaiters.push(resolve);
+      this.checkDrained();
+    });
+  }
+
+  /** Publishes the offline status (graceful shutdown) and disconnects. Unacknowledged rows stay in the journal. */
+  async stop(offlineGraceMilliseconds = 2000): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    this.client = null;
+    if (this.acknowledgementFlush) {
+      clearImmediate(this.acknowledgementFlush);
+      this.acknowledgementFlush = null;
+      const batch = this.acknowledgedBatch;
+      this.acknowledgedBatch = [];
+      if (batch.length > 0) this.hooks.acknowledged(batch);
+    }
+    if (client.connected) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, offlineGraceMilliseconds);
+        client.publish(this.options.statusTopic, this.options.offlinePayload, { qos: 1, retain: true }, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
+  }
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

@@ -1,0 +1,116 @@
+/**
+ * Group commit. Each uplink's database writes are staged; one transaction (one fsync) then stores every uplink
+ * staged during the same turn of the event loop, and only after it returns are the CoAP ACKs sent. So
+ * durability costs one fsync per batch, not per uplink, and the batch grows by itself when load rises.
+ * Deleting journal rows the broker acknowledged rides along in the same transactions.
+ */
+import type { Database } from './database';
+import type { Journal } from './journal';
+
+export interface StagedWrite {
+  /** Runs inside the transaction. Throwing rolls back the whole batch. */
+  write(): void;
+  /** After the transaction: `error` is null when it committed. Must not throw. */
+  settle(error: Error | null): void;
+}
+
+export interface CommitStatistics {
+  writes: number;
+  completions: number;
+  durationSeconds: number;
+}
+
+export interface GroupCommitterOptions {
+  batchLimit: number;
+  maximumPending: number;
+  /** Delay before a commit that only deletes acknowledged journal rows (they need not be durable at once). */
+  completionDelayMilliseconds?: number;
+  onCommit?: (statistics: CommitStatistics) => void;
+  /** After a failed transaction: in-memory state that mirrored the rolled-back writes must be reloaded. */
+  onFailure?: (error: Error) => void;
+}
+
+export class GroupCommitter {
+  private pending: StagedWrite[] = [];
+  private completed: number[] = [];
+  private immediate: NodeJS.Immediate | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly commitBatch: (writes: StagedWrite[], completed: number[]) => void;
+  private closed = false;
+
+  constructor(database: Database, private readonly journal: Journal, private readonly options: GroupCommitterOptions) {
+    this.commitBatch = database.transaction((writes: StagedWrite[], completed: number[]) => {
+      for (const staged of writes) staged.write();
+      if (completed.length > 0) this.journal.remove(completed);
+    });
+  }
+
+  /** Stages a write; false (and nothing staged) when too many are already waiting: answer "busy, retry". */
+  stage(staged: StagedWrite): boolean {
+    if (this.closed || this.pending.length >= this.options.maximumPending) return false;
+    this.pending.push(staged);
+    this.schedule();
+    return true;
+  }
+
+  /** Journal rows the broker acknowledged; deleted by a coming commit. */
+  complete(sequences: number[]): void {
+    for (const sequence of sequences) this.completed.push(sequence);
+    if (this.pending.length === 0 && !this.timer && !this.immediate && !this.closed) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.flush();
+      }, this.options.completionDelayMilliseconds ?? 20);
+    }
+  }
+
+  get pendingWrites(): number {
+    return this.pending.length;
+  }
+
+  private schedule(): void {
+    if (this.immediate) return;
+    this.immediate = setImmediate(() => {
+      this.immediate = null;
+      this.flush();
+    });
+  }
+
+  /** Commits what is staged now (up to the batch limit; the rest in following turns). */
+  flush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.pending.length === 0 && this.completed.length === 0) return;
+    const writes = this.pending.length > this.options.batchLimit ? this.pending.splice(0, this.options.batchLimit) : this.pending.splice(0);
+    const completed = this.completed.splice(0);
+    const started = process.hrtime.bigint();
+    let failure: Error | null = null;
+    try {
+      this.commitBatch(writes, completed);
+    } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
+      // Rolled back: the acknowledged rows are still in the journal; retry deleting them next time.
+      for (const sequence of completed) this.completed.push(sequence);
+      this.journal.recount();
+      this.options.onFailure?.(failure);
+    }
+    this.options.onCommit?.({ writes: writes.length, completions: completed.length, durationSeconds: Number(process.hrtime.bigint() - started) / 1e9 });
+    // Writes staged after these were computed from in-memory state that assumed these would commit: fail them too.
+    if (failure) writes.push(...this.pending.splice(0));
+    for (const staged of writes) staged.settle(failure);
+    if (this.pending.length > 0) this.schedule();
+  }
+
+  /** Commits everything staged, then refuses new writes. */
+  close(): void {
+    if (this.immediate) {
+      clearImmediate(this.immediate);
+      this.immediate = null;
+    }
+    while (this.pending.length > 0) this.flush();
+    this.flush();
+    this.closed = true;
+  }
+}
