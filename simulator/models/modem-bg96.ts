@@ -23,6 +23,7 @@ export class Bg96Model extends ModemModelCore {
   protected readonly wakesOnUart = false;
   protected readonly defaultCmeCode = 3;
   protected override readonly quotedClock = true;
+  protected override readonly psmExitRestartsApplication = true;
   protected override readonly powerOnPressMs = 100;
   private sockets = new Map<number, Bg96Socket>();
   private contextActive = false;

@@ -116,6 +116,8 @@ export abstract class ModemModelCore {
   protected abstract readonly spaceAfterColon: boolean;
   /** BG96 quotes the +CCLK time. */
   protected readonly quotedClock: boolean = false;
+  /** BG96 restarts its application processor when it leaves PSM (banner again, settings back to defaults). */
+  protected readonly psmExitRestartsApplication: boolean = false;
   /** Power-key press that switches an off module on, ms. */
   protected readonly powerOnPressMs: number = 500;
   /** Present a received datagram to the host (URC and buffering per dialect). */
@@ -317,7 +319,7 @@ export abstract class ModemModelCore {
     this.haltEverything();
     this.statistics.boots++;
     this.power = 'booting';
-    this.echo = true;
+    if (reason !== 'psm-exit' || this.psmExitRestartsApplication) this.echo = true;
     this.current.setState('active');
     const generation = this.generation;
     for (const [at, text] of this.bootSequence(reason)) {

@@ -132,9 +132,7 @@ export function createModemRig(options: RigOptions): ModemRig {
   const halClock = new VirtualHalClock(clock);
   const settings = { baudRate: board.modem.serial.baudRate };
   const link = new UartLink(clock, settings, ['mcu', 'modem']);
-  const modelOptions: ModemModelOptions = { clock, serial: link.b, ...options.modelOptions };
-  const model: ModemModelCore =
-    options.model === 'BC66' ? new Bc66Model(modelOptions) : options.model === 'BC95-G' ? new Bc95gModel(modelOptions) : new Bg96Model(modelOptions);
+  const model = createModel(options.model, clock, link.b, options.modelOptions);
   const trace: string[] = [];
   const io: ModemIo = {
     serial: new EndpointSerial(link.a, settings),
@@ -145,7 +143,23 @@ export function createModemRig(options: RigOptions): ModemRig {
     trace: options.trace === false ? undefined : (direction, text) => trace.push((direction === 'tx' ? '> ' : '< ') + text),
   };
   const driver: ModemBase = options.model === 'BC66' ? new Bc66Driver(io) : options.model === 'BC95-G' ? new Bc95gDriver(io) : new Bg96Driver(io);
-  const settle = async <T>(promise: Promise<T>, limitMs = 30 * 60 * 1000): Promise<T> => {
+  const settle = settler(clock);
+  return {
+    clock,
+    halClock,
+    link,
+    model,
+    driver,
+    io,
+    trace,
+    settle,
+    close: () => model.close(),
+  };
+}
+
+/** Run virtual time until a promise settles (or `limitMs` virtual ms pass), letting real UDP through. */
+export function settler(clock: VirtualClock): <T>(promise: Promise<T>, limitMs?: number) => Promise<T> {
+  return async <T>(promise: Promise<T>, limitMs = 30 * 60 * 1000): Promise<T> => {
     let done = false;
     let value: T | undefined;
     let failure: unknown = undefined;
@@ -177,15 +191,53 @@ export function createModemRig(options: RigOptions): ModemRig {
     if (failed) throw failure;
     return value as T;
   };
+}
+
+/** Advance virtual time by `milliseconds`, real UDP included. */
+export async function advance(clock: VirtualClock, milliseconds: number): Promise<void> {
+  const end = clock.now() + milliseconds;
+  while (clock.now() < end) {
+    const next = clock.nextEventTime();
+    await clock.runWithRealIo(next === undefined ? end : Math.min(next, end));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+export function createModel(name: ModemModelName, clock: VirtualClock, serial: SerialEndpoint, options?: Partial<ModemModelOptions>): ModemModelCore {
+  const modelOptions: ModemModelOptions = { clock, serial, ...options };
+  return name === 'BC66' ? new Bc66Model(modelOptions) : name === 'BC95-G' ? new Bc95gModel(modelOptions) : new Bg96Model(modelOptions);
+}
+
+/**
+ * A model on a UART with nothing but a byte terminal on the other end: for transcript tests that check the
+ * exact bytes a dialect answers.
+ */
+export function createTerminal(name: ModemModelName, options?: Partial<ModemModelOptions>) {
+  const board = loadBoard(boardFor[name]);
+  const clock = new VirtualClock();
+  const link = new UartLink(clock, { baudRate: board.modem.serial.baudRate }, ['mcu', 'modem']);
+  const model = createModel(name, clock, link.b, options);
+  let received = '';
+  link.a.onData((data) => {
+    received += Buffer.from(data).toString('latin1');
+  });
   return {
     clock,
-    halClock,
     link,
     model,
-    driver,
-    io,
-    trace,
-    settle,
+    /** Write `text` (latin-1) and return every byte that came back within `waitMs` virtual ms. */
+    async exchange(text: string | Uint8Array, waitMs = 200): Promise<string> {
+      received = '';
+      link.a.write(text);
+      await advance(clock, waitMs);
+      return received;
+    },
+    /** Bytes that arrived while time ran for `waitMs` without writing anything. */
+    async listen(waitMs: number): Promise<string> {
+      received = '';
+      await advance(clock, waitMs);
+      return received;
+    },
     close: () => model.close(),
   };
 }
