@@ -1,0 +1,126 @@
+/**
+ * BC66 dialect, byte for byte. Shapes follow the Quectel BC66 AT Commands Manual V1.0 (2018-08-28) for the
+ * 3GPP and Quectel commands (AT+CGSN, AT+QCCID, AT+CEREG, AT+CSQ, AT+QENG, AT+QSCLK, AT+QNBIOTEVENT,
+ * AT+QNBIOTRAI, AT+CPSMS) and the BC66 TCP/IP AT Commands Manual for AT+QICFG "dataformat", AT+QIOPEN,
+ * AT+QISEND, AT+QICLOSE and +QIURC "recv". The flow is the one in ../../../shared/field-notes.md ("BC66 / BC660K").
+ */
+import { strict as assert } from 'node:assert';
+import { advance, createModemRig, createTerminal, settler, startEchoServer } from '../support/modem-rig';
+
+const crlf = (line: string): string => '\r\n' + line + '\r\n';
+
+describe('BC66 transcripts (BC66 AT Commands Manual V1.0, BC66 TCP/IP AT Commands Manual)', () => {
+  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  before(async () => {
+    echo = await startEchoServer();
+  });
+  after(async () => {
+    await echo.close();
+  });
+
+  async function poweredTerminal() {
+    const terminal = createTerminal('BC66');
+    assert.equal(await terminal.listen(1000), '', 'off until PWRKEY');
+    terminal.model.setPowerKey(true);
+    await advance(terminal.clock, 600);
+    terminal.model.setPowerKey(false);
+    return terminal;
+  }
+
+  it('stays off until PWRKEY is held >= 500 ms, then prints RDY and answers with a space after the colon', async () => {
+    const terminal = await poweredTerminal();
+    try {
+      assert.equal(await terminal.listen(1500), crlf('RDY'));
+      assert.equal(await terminal.exchange('AT+CGSN=1\r', 100), 'AT+CGSN=1\r' + crlf('+CGSN: 866425031234567') + crlf('OK'));
+      assert.equal(await terminal.exchange('ATE0\r', 100), 'ATE0\r' + crlf('OK'));
+      assert.equal(await terminal.exchange('AT+QCCID\r', 100), crlf('+QCCID: 89882280666027595890') + crlf('OK'));
+      assert.equal(await terminal.exchange('AT+CEREG=1\r', 100), crlf('OK'));
+      // AT+CEREG=1 enables +CEREG: <stat> URCs: searching, then registered when the attach completes.
+      assert.equal(await terminal.listen(9000), crlf('+CEREG: 1'));
+      assert.equal(await terminal.exchange('AT+CEREG?\r', 100), crlf('+CEREG: 1,1') + crlf('OK'));
+      assert.equal(await terminal.exchange('AT+CSQ\r', 100), crlf('+CSQ: 20,99') + crlf('OK'));
+      // AT+QENG=0: serving cell with RSRP, SINR and ECL.
+      assert.equal(
+        await terminal.exchange('AT+QENG=0\r', 100),
+        crlf('+QENG: 0,3686,0,302,"0BC6B14",-85,-10,-73,12,8,"2B84",0,12,2') + crlf('OK'),
+      );
+      assert.match(await terminal.exchange('AT+CCLK?\r', 100), /^\r\n\+CCLK: 26\/08\/01,14:00:\d\d\+08\r\n\r\nOK\r\n$/);
+      assert.equal(await terminal.exchange('AT+QSCLK=7\r', 100), crlf('ERROR'));
+      assert.equal(await terminal.exchange('AT+QNBIOTRAI=3\r', 100), crlf('ERROR'));
+    } finally {
+      terminal.close();
+    }
+  });
+
+  it('opens a UDP socket, sends hex with QISEND and pushes the reply in +QIURC "recv"', async () => {
+    const terminal = await poweredTerminal();
+    try {
+      await terminal.listen(10000);
+      await terminal.exchange('ATE0\r', 100);
+      // Hex payloads need AT+QICFG="dataformat",1,1 first: without it QISEND with hex text is refused.
+      assert.equal(await terminal.exchange('AT+QIOPEN=0,0,"UDP","127.0.0.1",' + echo.port + ',0,1\r', 400), crlf('OK') + crlf('+QIOPEN: 0,0'));
+      assert.equal(await terminal.exchange('AT+QISEND=0,4,"31323334"\r', 200), crlf('ERROR'));
+      assert.equal(await terminal.exchange('AT+QICFG="dataformat",1,1\r', 100), crlf('OK'));
+      // AT+QIOPEN on a connectID in use: +QIOPEN: <id>,563.
+      assert.equal(await terminal.exchange('AT+QIOPEN=0,0,"UDP","127.0.0.1",' + echo.port + ',0,1\r', 400), crlf('OK') + crlf('+QIOPEN: 0,563'));
+      const exchange = await terminal.exchange('AT+QISEND=0,4,"31323334"\r', 3000);
+      assert.equal(exchange, crlf('OK') + crlf('SEND OK') + crlf('+QIURC: "recv",0,4,"31323334"'));
+      assert.equal(echo.received.at(-1)!.toString(), '1234');
+      // Length and hex must agree.
+      assert.equal(await terminal.exchange('AT+QISEND=0,3,"31323334"\r', 200), crlf('ERROR'));
+      assert.equal(await terminal.exchange('AT+QICLOSE=0\r', 200), crlf('OK') + crlf('CLOSE OK'));
+      assert.equal(await terminal.exchange('AT+QICLOSE=0\r', 200), crlf('ERROR'));
+    } finally {
+      terminal.close();
+    }
+  });
+
+  it('never sleeps while AT+QSCLK=0; with QSCLK=1 it reports +QNBIOTEVENT: "ENTER PSM" and PSM_EINT wakes it', async () => {
+    const terminal = await poweredTerminal();
+    try {
+      await terminal.listen(10000);
+      await terminal.exchange('ATE0\r', 100);
+      await terminal.exchange('AT+QSCLK=0\r', 100);
+      await terminal.exchange('AT+QNBIOTEVENT=1,1\r', 100);
+      assert.equal(await terminal.exchange('AT+CPSMS=1,,,"01000011","00000101"\r', 100), crlf('OK'));
+      assert.equal(await terminal.listen(60000), '');
+      assert.equal(terminal.model.power, 'on');
+      assert.equal(terminal.model.current.currentState(), 'active');
+      assert.equal(await terminal.exchange('AT+QSCLK=1\r', 100), crlf('OK'));
+      assert.equal(await terminal.listen(11000), crlf('+QNBIOTEVENT: "ENTER PSM"'));
+      assert.equal(terminal.model.power, 'psm');
+      // BC65/BC66 Hardware Design: a falling edge on PSM_EINT wakes the module from deep sleep.
+      terminal.model.setPsmWake(true);
+      assert.equal(await terminal.listen(120), crlf('+QNBIOTEVENT: "EXIT PSM"'));
+      terminal.model.setPsmWake(false);
+      assert.equal(await terminal.exchange('AT\r', 100), crlf('OK'));
+    } finally {
+      terminal.close();
+    }
+  });
+
+  it('driver: QSCLK=0 while commanding, hex dataformat, release assistance before the send, reply delivered', async () => {
+    const rig = createModemRig({ model: 'BC66' });
+    const settle = settler(rig.clock);
+    try {
+      const driver = rig.driver;
+      await settle(driver.powerOn());
+      await settle(driver.attach(120000));
+      await settle(driver.openUdp('127.0.0.1', echo.port));
+      const replies: Uint8Array[] = [];
+      driver.onDatagram((data) => replies.push(data));
+      await settle(driver.sendDatagram(Uint8Array.from([0, 1, 2, 0xfe]), { releaseAfter: 'reply' }));
+      await advance(rig.clock, 2000);
+      assert.deepEqual(Array.from(replies[0]!), [0, 1, 2, 0xfe]);
+      const commands = rig.trace.filter((line) => line.startsWith('> ')).map((line) => line.substring(2));
+      const setup = commands.indexOf('ATE0');
+      assert.deepEqual(commands.slice(setup, setup + 6), [
+        'ATE0', 'AT+CMEE=1', 'AT+CEREG=1', 'AT+QSCLK=0', 'AT+QICFG="dataformat",1,1', 'AT+QNBIOTEVENT=1,1',
+      ]);
+      assert.ok(commands.includes('AT+QIOPEN=0,0,"UDP","127.0.0.1",' + echo.port + ',0,1'));
+      assert.deepEqual(commands.slice(-2), ['AT+QNBIOTRAI=2', 'AT+QISEND=0,4,"000102FE"']);
+    } finally {
+      rig.close();
+    }
+  });
+});
