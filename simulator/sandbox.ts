@@ -27,10 +27,24 @@ export const absentStatics: ReadonlyArray<readonly [string, string]> = [
 /** Prototype methods missing on Espruino, as [constructor, method]. */
 export const absentPrototypeMethods: ReadonlyArray<readonly [string, string]> = [['Array', 'lastIndexOf']];
 
+export interface EspruinoSandboxOptions {
+  /**
+   * 'afterEvaluate' gives the context its own microtask queue, drained after every `run`/`invoke`: Promise
+   * callbacks then run right after the event that resolved them, as on Espruino, even while the simulator
+   * runs many virtual events inside one Node task. The default shares Node's queue.
+   */
+  microtaskMode?: 'afterEvaluate';
+}
+
 export interface EspruinoSandbox {
   readonly context: vm.Context;
   /** Run script text (a bundle) in the sandbox; returns the completion value. */
-  run(code: string, filename?: string): unknown;
+  run(code: string, filename?: string, timeoutMs?: number): unknown;
+  /**
+   * Call a function of the sandbox as the event loop does (then drain the context's microtasks when
+   * microtaskMode is 'afterEvaluate'). `timeoutMs` stops a callback that never returns (a hung firmware).
+   */
+  invoke(fn: unknown, thisArg: unknown, args: unknown[], timeoutMs?: number): unknown;
   /** Read a global of the sandbox (e.g. a result object a test bundle left behind). */
   global(name: string): unknown;
 }
@@ -84,8 +98,8 @@ const sandboxSetup = `
  * Create a fresh Espruino-like context. `globals` (the virtual board's Serial1, E, require, getTime, ...)
  * are copied onto the context's global object.
  */
-export function createEspruinoSandbox(globals: Record<string, unknown> = {}): EspruinoSandbox {
-  const context = vm.createContext({});
+export function createEspruinoSandbox(globals: Record<string, unknown> = {}, options: EspruinoSandboxOptions = {}): EspruinoSandbox {
+  const context = vm.createContext({}, options.microtaskMode ? { microtaskMode: options.microtaskMode } : undefined);
   const setup = vm.runInContext(sandboxSetup, context, { filename: 'espruino-sandbox-setup.js' }) as (
     ...args: unknown[]
   ) => void;
@@ -100,10 +114,21 @@ export function createEspruinoSandbox(globals: Record<string, unknown> = {}): Es
   );
   const contextGlobal = vm.runInContext('this', context) as Record<string, unknown>;
   for (const [name, value] of Object.entries(globals)) contextGlobal[name] = value;
+  // The call goes through a script so that vm's timeout and microtask draining apply to it.
+  const callSlot = '__udtPendingCall';
+  Object.defineProperty(contextGlobal, callSlot, { value: null, writable: true, enumerable: false, configurable: false });
+  const callScript = new vm.Script(
+    `(function (call) { ${callSlot} = null; return call.fn.apply(call.thisArg, call.args); })(${callSlot})`,
+    { filename: 'espruino-event-loop.js' },
+  );
   return {
     context,
-    run(code: string, filename = 'firmware.js'): unknown {
-      return vm.runInContext(code, context, { filename });
+    run(code: string, filename = 'firmware.js', timeoutMs?: number): unknown {
+      return vm.runInContext(code, context, timeoutMs ? { filename, timeout: timeoutMs } : { filename });
+    },
+    invoke(fn: unknown, thisArg: unknown, args: unknown[], timeoutMs?: number): unknown {
+      contextGlobal[callSlot] = { fn, thisArg, args };
+      return callScript.runInContext(context, timeoutMs ? { timeout: timeoutMs } : undefined);
     },
     global(name: string): unknown {
       return contextGlobal[name];

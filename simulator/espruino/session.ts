@@ -1,0 +1,239 @@
+/**
+ * One boot of the virtual Espruino interpreter: a sandbox whose globals are the board's API, and Espruino's
+ * event loop on the virtual clock (timers, watches, serial data, console input). A reset throws the session
+ * away, as a real reset loses RAM; hardware (flash, pins, wires) belongs to the board and survives.
+ */
+import type { BoardDefinition } from '../../hal/board';
+import type { VirtualClock } from '../clock';
+import { createEspruinoSandbox, type EspruinoSandbox } from '../sandbox';
+import type { EnergyMeter, McuPower } from '../hardware/energy';
+import type { NorFlash } from '../hardware/flash';
+import { PowerCutSignal } from '../hardware/flash';
+import type { Gpio } from '../hardware/gpio';
+import type { I2cBus } from '../hardware/i2c-bus';
+import type { McuModel } from '../hardware/mcu';
+import type { StorageArea } from '../hardware/storage-area';
+import type { VirtualUart } from '../hardware/uart';
+
+/** Thrown through firmware code when the board stops (reboot, power cut, hang): nothing after it may run. */
+export class BoardHalt extends Error {
+  constructor(readonly reason: string) {
+    super(`board halted: ${reason}`);
+    this.name = 'BoardHalt';
+  }
+}
+
+/** What a boot needs from the board (implemented by VirtualBoard). */
+export interface BoardServices {
+  readonly definition: BoardDefinition;
+  readonly mcu: McuModel;
+  readonly clock: VirtualClock;
+  readonly gpio: Gpio;
+  readonly flash: NorFlash;
+  readonly storage: StorageArea;
+  readonly power: McuPower;
+  readonly energy: EnergyMeter;
+  readonly options: { activeMillisecondsPerEvent: number; hangTimeoutMs: number };
+  uart(port: string): VirtualUart | undefined;
+  i2cBus(name: string): I2cBus | undefined;
+  /** Console output as the interpreter prints it ("\n" becomes "\r\n" on the way out). */
+  consoleWrite(text: string): void;
+  /** getTime() in ms and setTime(). */
+  rtcMilliseconds(): number;
+  setRtcMilliseconds(milliseconds: number): void;
+  watchdogEnable(timeoutMilliseconds: number, automatic: boolean): void;
+  watchdogKick(): void;
+  watchdogAutomatic(): boolean;
+  /** E.reboot(): a software reset at the end of the current instant. */
+  requestReboot(): void;
+  /** reset() / load(): a soft reset of the interpreter (no hardware reset). */
+  requestSoftReset(runBootCode: boolean): void;
+  /** The firmware hung (a callback ran past hangTimeoutMs): only the watchdog can help now. */
+  reportHang(): void;
+  peek32(address: number): number;
+  poke32(address: number, value: number): void;
+  /** Bytes of boot code in Storage (for process.memory()'s estimate). */
+  codeBytes(): number;
+  /** require("crypto") for this board's build, or null when it has no CRYPTO library. */
+  createCrypto(session: EspruinoSession): unknown;
+}
+
+/** Constructors and helpers of the sandbox's realm: values handed to firmware must come from its realm. */
+export class Realm {
+  private readonly global: Record<string, unknown>;
+
+  constructor(sandbox: EspruinoSandbox) {
+    this.global = sandbox.run('this', 'realm.js') as Record<string, unknown>;
+  }
+
+  get<T>(name: string): T {
+    return this.global[name] as T;
+  }
+
+  bytes(data: ArrayLike<number>): Uint8Array {
+    const Constructor = this.global.Uint8Array as Uint8ArrayConstructor;
+    const result = new Constructor(data.length);
+    for (let index = 0; index < data.length; index++) result[index] = data[index]!;
+    return result;
+  }
+
+  arrayBuffer(data: ArrayLike<number>): ArrayBuffer {
+    return this.bytes(data).buffer as ArrayBuffer;
+  }
+
+  array<T>(items: readonly T[]): T[] {
+    const result = new (this.global.Array as ArrayConstructor)() as T[];
+    for (const item of items) result.push(item);
+    return result;
+  }
+
+  object(properties: Record<string, unknown>): Record<string, unknown> {
+    const result = new (this.global.Object as ObjectConstructor)() as Record<string, unknown>;
+    for (const [key, value] of Object.entries(properties)) result[key] = value;
+    return result;
+  }
+
+  error(message: string, type: 'Error' | 'TypeError' | 'RangeError' | 'InternalError' = 'Error'): Error {
+    const Constructor = (this.global[type === 'InternalError' ? 'Error' : type] ?? this.global.Error) as ErrorConstructor;
+    const error = new Constructor(message);
+    if (type === 'InternalError') error.name = 'InternalError';
+    return error;
+  }
+
+  parseJson(text: string): unknown {
+    return (this.global.JSON as JSON).parse(text);
+  }
+
+  stringify(value: unknown): string | undefined {
+    return (this.global.JSON as JSON).stringify(value);
+  }
+}
+
+export class EspruinoSession {
+  readonly sandbox: EspruinoSandbox;
+  readonly realm: Realm;
+  private isAlive = true;
+  private readonly scheduled = new Set<number>();
+  private readonly cleanups: Array<() => void> = [];
+  /** E.getErrorFlags(): set by the runtime, cleared when read. */
+  readonly errorFlags = new Set<string>();
+  /** Listeners for E.on(...) events, by event name. */
+  readonly eEvents = new Map<string, unknown[]>();
+  /** Hooks run after every event the loop dispatches (console prompt repaint, watchdog auto-kick). */
+  afterEvent: Array<() => void> = [];
+  deepSleepRequested = false;
+
+  constructor(
+    readonly board: BoardServices,
+    readonly generation: number,
+  ) {
+    this.sandbox = createEspruinoSandbox({}, { microtaskMode: 'afterEvaluate' });
+    this.realm = new Realm(this.sandbox);
+  }
+
+  get alive(): boolean {
+    return this.isAlive;
+  }
+
+  /** Throw BoardHalt when this boot is over (every API entry point calls it). */
+  assertAlive(): void {
+    if (!this.isAlive) throw new BoardHalt('this boot is over');
+  }
+
+  /** Put the board's API into the sandbox's global scope. */
+  installGlobals(globals: Record<string, unknown>): void {
+    const target = this.realm.get<Record<string, unknown>>('globalThis');
+    for (const [name, value] of Object.entries(globals)) target[name] = value;
+  }
+
+  /** Schedule work on the virtual clock that dies with this boot. */
+  schedule(delay: number, action: () => void): number {
+    const id = this.board.clock.schedule(delay, () => {
+      this.scheduled.delete(id);
+      if (this.isAlive) action();
+    });
+    this.scheduled.add(id);
+    return id;
+  }
+
+  cancel(id: number): void {
+    if (this.scheduled.delete(id)) this.board.clock.cancel(id);
+  }
+
+  /** Run when the boot ends (detach from hardware). */
+  onEnd(cleanup: () => void): void {
+    this.cleanups.push(cleanup);
+  }
+
+  /** Dispatch a callback from the event loop: Espruino semantics for errors, then the after-event hooks. */
+  invoke(fn: unknown, thisArg: unknown, args: unknown[]): void {
+    if (!this.isAlive) return;
+    this.board.power.noteActivity(this.board.options.activeMillisecondsPerEvent);
+    if (typeof fn === 'string') {
+      this.evaluate(fn, 'timeout');
+    } else if (typeof fn === 'function') {
+      this.guard(() => this.sandbox.invoke(fn, thisArg, args, this.board.options.hangTimeoutMs || undefined));
+    }
+    this.finishEvent();
+  }
+
+  /** Evaluate script text (boot code, console input). Returns { value } or { error } (already reported). */
+  evaluate(code: string, filename: string): { value?: unknown; failed: boolean } {
+    if (!this.isAlive) return { failed: true };
+    let value: unknown;
+    const ok = this.guard(() => {
+      value = this.sandbox.run(code, filename, this.board.options.hangTimeoutMs || undefined);
+    });
+    return ok ? { value, failed: false } : { failed: true };
+  }
+
+  /** Call after a dispatched event (and after evaluate, when it was an event of its own). */
+  finishEvent(): void {
+    if (!this.isAlive) return;
+    for (const hook of this.afterEvent) hook();
+  }
+
+  print(text: string): void {
+    if (this.isAlive) this.board.consoleWrite(text);
+  }
+
+  /** Report an uncaught exception like Espruino ("Uncaught Error: message"). */
+  reportUncaught(error: unknown): void {
+    this.print('Uncaught ' + describeError(error) + '\n');
+  }
+
+  /** End this boot: nothing of it runs again. */
+  kill(): void {
+    if (!this.isAlive) return;
+    this.isAlive = false;
+    for (const id of this.scheduled) this.board.clock.cancel(id);
+    this.scheduled.clear();
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    this.afterEvent = [];
+  }
+
+  private guard(run: () => void): boolean {
+    try {
+      run();
+      return true;
+    } catch (error) {
+      if (error instanceof BoardHalt || error instanceof PowerCutSignal) return false;
+      if (!this.isAlive) return false;
+      if ((error as { code?: string })?.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
+        this.board.reportHang();
+        return false;
+      }
+      this.reportUncaught(error);
+      return false;
+    }
+  }
+}
+
+export function describeError(error: unknown): string {
+  if (error && typeof error === 'object' && 'message' in error) {
+    const name = (error as { name?: unknown }).name;
+    return `${typeof name === 'string' ? name : 'Error'}: ${String((error as { message: unknown }).message)}`;
+  }
+  if (typeof error === 'string') return JSON.stringify(error);
+  return String(error);
+}
