@@ -69,6 +69,10 @@ export function expandKey(key: Uint8Array): Uint8Array {
   return schedule;
 }
 
+// Working buffers, reused: allocation is slow on Espruino and encryption never re-enters itself.
+const state = new Uint8Array(16);
+const shifted = new Uint8Array(16);
+
 /** Encrypts `input[inputOffset..+16]` into `output[outputOffset..+16]` with an expanded key. */
 export function encryptBlockWithSchedule(
   schedule: Uint8Array,
@@ -77,11 +81,9 @@ export function encryptBlockWithSchedule(
   output: Uint8Array,
   outputOffset: number,
 ): void {
-  const state = new Uint8Array(16);
   for (let index = 0; index < 16; index++) state[index] = input[inputOffset + index] ^ schedule[index];
   for (let round = 1; round <= 10; round++) {
     // SubBytes + ShiftRows: state is column-major, byte (row r, column c) at 4c + r
-    const shifted = new Uint8Array(16);
     for (let column = 0; column < 4; column++) {
       for (let row = 0; row < 4; row++) shifted[column * 4 + row] = sbox[state[((column + row) % 4) * 4 + row]];
     }
