@@ -22,6 +22,8 @@ export interface ModemIo {
   powerKey: ControlPin | null;
   reset: ControlPin | null;
   psmWake: ControlPin | null;
+  /** Power cycle through the power key even when a reset pin exists (a reset does not cure every hang). */
+  preferPowerKey?: boolean;
   /** Log/trace of AT traffic (optional). */
   trace?: (direction: 'rx' | 'tx', text: string) => void;
 }
@@ -88,6 +90,8 @@ export interface Modem {
   onDatagram(handler: DatagramHandler | null): void;
   /** Let the module enter PSM when the network allows. */
   sleep(): Promise<void>;
+  /** True once the module reported entering PSM (and until woken). */
+  sleeping(): boolean;
   /** Bring a sleeping module back to answering AT commands (and reopen the socket). */
   wake(): Promise<void>;
   /** AT probe: true when the module answers OK. */
@@ -173,6 +177,7 @@ export abstract class ModemBase implements Modem {
   abstract openUdp(host: string, port: number): Promise<void>;
   abstract sendDatagram(data: Uint8Array, options?: { releaseAfter?: ReleaseAfter }): Promise<void>;
   abstract sleep(): Promise<void>;
+  abstract sleeping(): boolean;
   abstract wake(): Promise<void>;
   abstract powerOff(): Promise<void>;
 
@@ -316,7 +321,7 @@ export abstract class ModemBase implements Modem {
     this.setRegistration(0);
     const reset = this.io.reset;
     let restart: Promise<void>;
-    if (reset) restart = pulse(this.clock, reset, reset.pulseMilliseconds || 300);
+    if (reset && !(this.io.preferPowerKey && this.io.powerKey)) restart = pulse(this.clock, reset, reset.pulseMilliseconds || 300);
     else if (this.io.powerKey) restart = this.powerKeyOff().then(() => delay(this.clock, 2000));
     else return Promise.reject(new AtError('invalid', 'power cycle', 'board has neither reset pin nor power key'));
     return restart.then(() => delay(this.clock, this.bootMilliseconds)).then(() => this.powerOn());

@@ -112,7 +112,7 @@ export class Bg96Model extends ModemModelCore {
       }
       case 'AT+CNMPSD':
         this.ok();
-        this.later(this.responseDelayMs + 50, () => this.release());
+        if (this.rrcConnected) this.releaseSoon();
         return;
       case 'AT+QPOWD':
         this.reply([]);

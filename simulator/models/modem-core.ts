@@ -416,6 +416,11 @@ export abstract class ModemModelCore {
     this.startActiveTimer();
   }
 
+  /** Release assistance given: the eNB releases the connection after its own short delay. */
+  releaseSoon(): void {
+    this.startTimer('inactivity', this.radio.figures().releaseDelayMs, () => this.release());
+  }
+
   private startActiveTimer(): void {
     if (!this.psmRequested) return;
     const active = this.radio.grantedActiveTimeSeconds ?? this.requestedActiveSeconds;
@@ -521,7 +526,7 @@ export abstract class ModemModelCore {
           }
         });
       }
-      if (release === 'send') this.release();
+      if (release === 'send') this.releaseSoon();
       else if (release === 'reply') this.releaseAfterReply = true;
     });
     return true;
@@ -546,7 +551,7 @@ export abstract class ModemModelCore {
       this.presentDownlink(socketId, data, from);
       if (this.releaseAfterReply) {
         this.releaseAfterReply = false;
-        this.later(100, () => this.release());
+        this.releaseSoon();
       }
     });
   }

@@ -44,12 +44,14 @@ export interface CoverageFigures {
   uplinkAirtimeMs: number;
   /** Extra airtime per further 100 bytes, ms. */
   uplinkAirtimePer100BytesMs: number;
+  /** From a release assistance indication to the RRC release the eNB sends, ms. */
+  releaseDelayMs: number;
 }
 
 export const coverageFigures: Record<CoverageClass, CoverageFigures> = {
-  0: { rsrpDbm: -85, sinrDb: 12, rssiDbm: -73, roundTripMs: 185, connectionSetupMs: 300, uplinkAirtimeMs: 60, uplinkAirtimePer100BytesMs: 40 },
-  1: { rsrpDbm: -110, sinrDb: 2, rssiDbm: -95, roundTripMs: 400, connectionSetupMs: 900, uplinkAirtimeMs: 500, uplinkAirtimePer100BytesMs: 320 },
-  2: { rsrpDbm: -124, sinrDb: -6, rssiDbm: -107, roundTripMs: 800, connectionSetupMs: 2500, uplinkAirtimeMs: 2000, uplinkAirtimePer100BytesMs: 1280 },
+  0: { rsrpDbm: -85, sinrDb: 12, rssiDbm: -73, roundTripMs: 185, connectionSetupMs: 600, uplinkAirtimeMs: 60, uplinkAirtimePer100BytesMs: 40, releaseDelayMs: 1000 },
+  1: { rsrpDbm: -110, sinrDb: 2, rssiDbm: -95, roundTripMs: 400, connectionSetupMs: 1500, uplinkAirtimeMs: 500, uplinkAirtimePer100BytesMs: 320, releaseDelayMs: 2000 },
+  2: { rsrpDbm: -124, sinrDb: -6, rssiDbm: -107, roundTripMs: 800, connectionSetupMs: 4000, uplinkAirtimeMs: 2000, uplinkAirtimePer100BytesMs: 1280, releaseDelayMs: 4000 },
 };
 
 export interface RadioOptions {

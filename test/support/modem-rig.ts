@@ -114,6 +114,8 @@ export interface RigOptions {
   model: ModemModelName;
   modelOptions?: Partial<ModemModelOptions>;
   trace?: boolean;
+  /** Power cycle by the power key even where a reset pin exists. */
+  preferPowerKey?: boolean;
 }
 
 function controlPin(
@@ -140,6 +142,7 @@ export function createModemRig(options: RigOptions): ModemRig {
     powerKey: controlPin(board.modem.powerKey, (asserted) => model.setPowerKey(asserted)),
     reset: controlPin(board.modem.reset, (asserted) => model.setReset(asserted)),
     psmWake: controlPin(board.modem.psmWake, (asserted) => model.setPsmWake(asserted)),
+    preferPowerKey: options.preferPowerKey,
     trace: options.trace === false ? undefined : (direction, text) => trace.push((direction === 'tx' ? '> ' : '< ') + text),
   };
   const driver: ModemBase = options.model === 'BC66' ? new Bc66Driver(io) : options.model === 'BC95-G' ? new Bc95gDriver(io) : new Bg96Driver(io);
@@ -176,11 +179,14 @@ export function settler(clock: VirtualClock): <T>(promise: Promise<T>, limitMs?:
       },
     );
     const end = clock.now() + limitMs;
+    // Let the promise chain start (and schedule its first events) before virtual time moves at all.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     while (!done && clock.now() < end) {
       const next = clock.nextEventTime();
       if (next === undefined && clock.realWorkPending() === 0) {
+        // Promise chains may still be about to schedule something: let them run, then look again.
         await new Promise<void>((resolve) => setImmediate(resolve));
-        if (!done) break;
+        if (!done && clock.nextEventTime() === undefined && clock.realWorkPending() === 0) break;
         continue;
       }
       await clock.runWithRealIo(Math.min(end, next ?? clock.now()));
@@ -196,6 +202,7 @@ export function settler(clock: VirtualClock): <T>(promise: Promise<T>, limitMs?:
 /** Advance virtual time by `milliseconds`, real UDP included. */
 export async function advance(clock: VirtualClock, milliseconds: number): Promise<void> {
   const end = clock.now() + milliseconds;
+  await new Promise<void>((resolve) => setImmediate(resolve));
   while (clock.now() < end) {
     const next = clock.nextEventTime();
     await clock.runWithRealIo(next === undefined ? end : Math.min(next, end));
