@@ -33,6 +33,12 @@ export interface MasterOptions {
   frameEndSilence?: number;
 }
 
+/** Per-request overrides of the master's defaults (a slow meter gets a longer timeout than the rest). */
+export interface RequestOptions {
+  responseTimeout?: number;
+  retries?: number;
+}
+
 export type ResponseCallback = (error: ModbusError | null, response?: ModbusResponse) => void;
 
 export interface SlaveCounters {
@@ -69,6 +75,7 @@ interface Transaction {
   callback: ResponseCallback;
   attempt: number;
   maximumAttempts: number;
+  responseTimeout: number;
   /** The most telling failure of the current attempt so far (a wrong-unit frame beats a plain timeout). */
   pendingFailure: ModbusError | null;
 }
@@ -111,7 +118,7 @@ export class ModbusMaster {
   }
 
   /** Queue a request; `callback` gets the checked answer or a ModbusError. Invalid requests fail asynchronously too. */
-  request(request: ModbusRequest, callback: ResponseCallback): void {
+  request(request: ModbusRequest, callback: ResponseCallback, options?: RequestOptions): void {
     let frame: Uint8Array;
     try {
       frame = buildRequest(request);
@@ -124,8 +131,10 @@ export class ModbusMaster {
       return;
     }
     const counters = request.unitId === 0 ? null : this.counters(request.unitId);
-    const maximumAttempts = counters && !counters.online ? 1 : this.retries + 1;
-    this.queue.push({ request, frame, callback, attempt: 0, maximumAttempts, pendingFailure: null });
+    const retries = options && options.retries !== undefined ? options.retries : this.retries;
+    const responseTimeout = options && options.responseTimeout !== undefined ? options.responseTimeout : this.responseTimeout;
+    const maximumAttempts = counters && !counters.online ? 1 : retries + 1;
+    this.queue.push({ request, frame, callback, attempt: 0, maximumAttempts, responseTimeout, pendingFailure: null });
     if (this.state === 'idle') this.startNext();
   }
 
@@ -266,8 +275,8 @@ export class ModbusMaster {
       return;
     }
     this.state = 'awaiting';
-    this.answerDeadline = this.clock.now() + this.responseTimeout;
-    this.setTimer(this.responseTimeout, () => this.onAnswerTimeout());
+    this.answerDeadline = this.clock.now() + transaction.responseTimeout;
+    this.setTimer(transaction.responseTimeout, () => this.onAnswerTimeout());
   }
 
   private onData(data: Uint8Array): void {
@@ -332,7 +341,7 @@ export class ModbusMaster {
     const request = transaction.request;
     let error = transaction.pendingFailure;
     if (!error) {
-      error = new ModbusError('timeout', 'no answer within ' + this.responseTimeout + ' ms', request.unitId, request.functionCode, request.address);
+      error = new ModbusError('timeout', 'no answer within ' + transaction.responseTimeout + ' ms', request.unitId, request.functionCode, request.address);
       this.count(request.unitId, error);
     }
     this.attemptFailed(error);

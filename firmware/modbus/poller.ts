@@ -25,6 +25,9 @@ export interface PollerDevice {
   points?: string[];
   /** Period while the slave is offline, ms (default max(interval, 60000)). */
   offlineInterval?: number;
+  /** Overrides the master's response timeout and retries for this device. */
+  responseTimeout?: number;
+  retries?: number;
 }
 
 export interface Reading {
@@ -194,7 +197,9 @@ export class ModbusPoller {
         return;
       }
       const block = state.blocks[blockIndex++];
-      this.master.request({ unitId: device.unitId, functionCode: block.functionCode, address: block.address, quantity: block.quantity }, (error, response) => {
+      const request = { unitId: device.unitId, functionCode: block.functionCode, address: block.address, quantity: block.quantity };
+      const options = { responseTimeout: device.responseTimeout, retries: device.retries };
+      this.master.request(request, (error, response) => {
         if (error || !response) {
           if (error) result.errors.push(error);
           // An answer of any kind (an exception) means the slave is there: the other blocks may still work.
@@ -203,7 +208,7 @@ export class ModbusPoller {
           this.collect(device, block, response.registerBytes, response.bits, result.readings);
         }
         next();
-      });
+      }, options);
     };
     next();
   }
