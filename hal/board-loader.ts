@@ -9,7 +9,8 @@ import type { BoardDefinition } from './board';
 import boardSchema from './boards.schema.json';
 
 export const projectRoot = path.resolve(__dirname, '..');
-export const defaultBoardsFile = path.join(projectRoot, 'boards.json');
+/** boards.json of this project; UDT_BOARDS_FILE points elsewhere (a site's own board list, or a test's). */
+export const defaultBoardsFile = process.env.UDT_BOARDS_FILE || path.join(projectRoot, 'boards.json');
 
 export class BoardDefinitionError extends Error {
   constructor(

@@ -245,6 +245,19 @@ export class VirtualBoard extends EventEmitter implements BoardServices {
     return this.consoleText;
   }
 
+  /**
+   * Run code in the running interpreter as one event (what a console line does, without echo). Returns its
+   * value, or throws when the board is off or the code threw (the error is also printed, as Espruino does).
+   */
+  evaluate(code: string): unknown {
+    const session = this.session;
+    if (!session || !session.alive) throw new Error(`${this.name}: not running (power ${this.state})`);
+    const result = session.evaluate(code, 'evaluate');
+    session.finishEvent();
+    if (result.failed) throw new Error(`${this.name}: evaluation failed (see the console output)`);
+    return result.value;
+  }
+
   /** Type a line on the console, as a user or a tool would (a "\n" is added). */
   typeLine(line: string): void {
     this.console.host.write(line + '\n');

@@ -47,7 +47,8 @@ export async function buildBoard(board: BoardDefinition, config: unknown, outDir
         unminifiedBytes: result.unminifiedBytes,
         budgetBytes: result.budgetBytes,
         modules: result.modules,
-        drivers: result.drivers.included.map((entry) => entry.part),
+        drivers: result.driversInside.map((entry) => entry.part),
+        driversSelectedButUnused: result.drivers.included.filter((entry) => !result.driversInside.includes(entry)).map((entry) => entry.part),
         missingDrivers: result.drivers.missing.map((entry) => entry.part),
       },
       null,
@@ -64,8 +65,10 @@ export function formatBuildReport(board: BoardDefinition, result: BundleResult &
     `${board.id}: ${path.relative(process.cwd(), result.file)}  ${result.bytes} bytes (${result.unminifiedBytes} before minifying), ` +
       `budget ${budget} bytes, ${percent}% used`,
     `  board ${board.espruinoBoard}, modem ${board.modem.model}`,
-    `  drivers: ${result.drivers.included.map((entry) => entry.part).join(', ') || 'none'}`,
+    `  drivers inside: ${result.driversInside.map((entry) => entry.part).join(', ') || 'none'}`,
   ];
+  const unused = result.drivers.included.filter((entry) => !result.driversInside.includes(entry));
+  if (unused.length > 0) lines.push(`  selected but not used by the firmware yet: ${unused.map((entry) => entry.part).join(', ')}`);
   if (result.drivers.missing.length > 0) {
     lines.push(`  not yet available (left out): ${result.drivers.missing.map((entry) => `${entry.part} (${entry.file})`).join(', ')}`);
   }

@@ -45,7 +45,10 @@ export interface BundleResult {
   unminifiedBytes: number;
   budgetBytes: number | undefined;
   modules: BundleModuleReport[];
+  /** What the board and configuration asked for. */
   drivers: DriverSelection;
+  /** The selected drivers whose code is really in the bundle (the firmware uses them). */
+  driversInside: DriverSelection['included'];
 }
 
 export class BundleError extends Error {
@@ -223,5 +226,6 @@ export async function bundle(options: BundleOptions = {}): Promise<BundleResult>
     .map(([id, module]) => ({ file: id.startsWith('\0') ? id.slice(1) : relative(id), bytes: module.renderedLength }))
     .filter((module) => module.bytes > 0)
     .sort((a, b) => b.bytes - a.bytes);
-  return { code, bytes, unminifiedBytes: Buffer.byteLength(chunk.code, 'utf8'), budgetBytes, modules, drivers };
+  const driversInside = drivers.included.filter((entry) => modules.some((module) => module.file === entry.file));
+  return { code, bytes, unminifiedBytes: Buffer.byteLength(chunk.code, 'utf8'), budgetBytes, modules, drivers, driversInside };
 }

@@ -1,0 +1,64 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { checkEspruinoCompatibility } from '../../firmware/build/gate';
+import { loadBoards } from '../../hal/board-loader';
+
+const udt = path.join(__dirname, '../../bin/udt.js');
+
+function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [udt, ...args], { encoding: 'utf8' });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('udt build', function () {
+  this.timeout(120000);
+  let out: string;
+  before(() => {
+    out = mkdtempSync(path.join(os.tmpdir(), 'udt-build-'));
+  });
+  after(() => rmSync(out, { recursive: true, force: true }));
+
+  it('--all builds every board, each bundle within budget and passing the gate', () => {
+    const result = run('build', '--all', '--out', out);
+    assert.equal(result.status, 0, result.stderr);
+    for (const board of Object.values(loadBoards())) {
+      const code = readFileSync(path.join(out, board.id, 'firmware.js'), 'utf8');
+      assert.deepEqual(checkEspruinoCompatibility(code), [], board.id);
+      const report = JSON.parse(readFileSync(path.join(out, board.id, 'build-report.json'), 'utf8'));
+      assert.equal(report.bytes, Buffer.byteLength(code));
+      assert.ok(report.bytes <= board.codeBudgetBytes);
+      assert.match(result.stdout, new RegExp(`^${board.id}: .*firmware\\.js  ${report.bytes} bytes .*budget ${board.codeBudgetBytes} bytes`, 'm'));
+    }
+    assert.match(result.stdout, /hal\/espruino\/index\.ts/, 'the report lists what is inside');
+  });
+
+  it('fails with the figures when a bundle is over its board budget', () => {
+    const boardsFile = path.join(out, 'boards.json');
+    const content = JSON.parse(readFileSync(path.join(__dirname, '../../boards.json'), 'utf8'));
+    content.boards.linux.codeBudgetBytes = 4096;
+    writeFileSync(boardsFile, JSON.stringify(content));
+    const result = spawnSync(process.execPath, [udt, 'build', '--board', 'linux', '--out', out], {
+      encoding: 'utf8',
+      env: { ...process.env, UDT_BOARDS_FILE: boardsFile },
+    });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /linux: bundle is \d+ bytes, over its code budget of 4096 bytes by \d+ bytes/);
+  });
+
+  it('explains bad usage', () => {
+    const none = run('build');
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /say which board: --board <id> \(one of rak5010, pico-bc66, nucleo-l476-bc95, linux\) or --all/);
+    const unknown = run('build', '--board', 'esp32');
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /unknown board "esp32"/);
+    const badConfig = path.join(out, 'bad.json');
+    writeFileSync(badConfig, '{ "modbus": ');
+    const config = run('build', '--board', 'linux', '--config', badConfig, '--out', out);
+    assert.equal(config.status, 2);
+    assert.match(config.stderr, /device configuration .*bad\.json is not valid JSON/);
+  });
+});
