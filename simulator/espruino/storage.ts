@@ -5,6 +5,7 @@
  */
 import { FileFlag, StorageException, headerBytes, nameBytes, type StorageArea } from '../hardware/storage-area';
 import { DataConversionError, bytesToLatin1, latin1ToBytes, toByteArray } from './data';
+import { parseLiberalJson, toEspruinoFileJson } from './json';
 import type { EspruinoSession } from './session';
 
 export function storageFileChunkSize(area: StorageArea): number {
@@ -40,10 +41,10 @@ export function createStorageModule(session: EspruinoSession): Record<string, un
       const text = module.read(name);
       if (text === undefined) return undefined;
       try {
-        return realm.parseJson(text);
+        return parseLiberalJson(text, realm);
       } catch (error) {
         if (noExceptions) return undefined;
-        throw error;
+        throw realm.error((error as Error).message, 'Error');
       }
     },
     readArrayBuffer(name: unknown): ArrayBuffer | undefined {
@@ -68,7 +69,7 @@ export function createStorageModule(session: EspruinoSession): Record<string, un
       }) as boolean;
     },
     writeJSON(name: unknown, data: unknown): boolean {
-      return module.write(name, realm.stringify(data) ?? '');
+      return rethrow(() => area.write(nameOf(name), latin1ToBytes(toEspruinoFileJson(data) ?? ''), FileFlag.None, 0, 0)) as boolean;
     },
     erase(name: unknown): void {
       rethrow(() => area.erase(nameOf(name)));
