@@ -246,11 +246,12 @@ export abstract class ModemBase implements Modem {
     if (!isNaN(status)) this.setRegistration(status);
   }
 
-  protected setRegistration(status: number): void {
+  /** `reported` is false when we caused the change ourselves (CFUN=0, restart): not a loss to count. */
+  protected setRegistration(status: number, reported = true): void {
     const was = this.registered();
     this.registrationStatus = status;
     const now = this.registered();
-    if (was !== now && this.onRegistrationChange) this.onRegistrationChange(now, status);
+    if (reported && was !== now && this.onRegistrationChange) this.onRegistrationChange(now, status);
   }
 
   /** Read AT+CEREG? and update the registration state. */
@@ -308,7 +309,7 @@ export abstract class ModemBase implements Modem {
 
   functionalReset(): Promise<void> {
     this.socketOpen = false;
-    this.setRegistration(0);
+    this.setRegistration(0, false);
     return this.command('AT+CFUN=0', { timeout: 85000 })
       .then(() => this.command('AT+CFUN=1', { timeout: 85000 }))
       .then(() => undefined);
@@ -318,7 +319,7 @@ export abstract class ModemBase implements Modem {
   powerCycle(): Promise<void> {
     this.engine.abortAll('power cycle');
     this.socketOpen = false;
-    this.setRegistration(0);
+    this.setRegistration(0, false);
     const reset = this.io.reset;
     let restart: Promise<void>;
     if (reset && !(this.io.preferPowerKey && this.io.powerKey)) restart = pulse(this.clock, reset, reset.pulseMilliseconds || 300);

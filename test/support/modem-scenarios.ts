@@ -139,6 +139,8 @@ export interface EnergyOptions {
   psm?: PsmSettings;
   radio?: RadioOptions;
   payloadBytes?: number;
+  /** Release assistance after the reply (default true). */
+  releaseAssistance?: boolean;
 }
 
 export interface EnergyResult {
@@ -175,7 +177,7 @@ export async function reportingDay(options: EnergyOptions): Promise<EnergyResult
     const before = acknowledged;
     await settle(
       supervisor.run('report', () =>
-        driver.sendDatagram(payload, { releaseAfter: 'reply' }).then(() => {
+        driver.sendDatagram(payload, { releaseAfter: options.releaseAssistance === false ? null : 'reply' }).then(() => {
           const deadline = rig.halClock.now() + 8000;
           const check = (): Promise<void> =>
             acknowledged > before ? Promise.resolve() : rig.halClock.now() >= deadline ? Promise.reject(new AtError('timeout', 'ack', 'no ack')) : delay(rig.halClock, 50).then(check);
