@@ -10,8 +10,10 @@ import { RadioModel, type RadioOptions } from '../radio/radio-model';
 import { CurrentModel, type CurrentProfile } from '../radio/current-model';
 import { UdpBridge, type UdpBridgeOptions, type UdpEndpoint } from '../radio/udp-bridge';
 import { decodeActiveTime, decodePeriodicTau } from '../../firmware/modem/timers';
+import { ModemLine, type BootReason } from './modem-line';
 
-export type PowerState = 'off' | 'booting' | 'on' | 'psm' | 'hung' | 'reset';
+export type { BootReason, ModemStatistics, PowerState, TranscriptEntry } from './modem-line';
+
 export type ReleaseMode = 'send' | 'reply' | null;
 
 export interface ModemIdentityData {
@@ -33,42 +35,11 @@ export interface ModemModelOptions {
   responseDelayMs?: number;
 }
 
-export interface ModemStatistics {
-  commands: number;
-  uplinkDatagrams: number;
-  downlinkDatagrams: number;
-  uplinkLost: number;
-  downlinkLost: number;
-  duplicated: number;
-  downlinkUnreachable: number;
-  boots: number;
-  psmEntries: number;
-  hangs: number;
-}
-
-export interface TranscriptEntry {
-  at: number;
-  direction: 'to-modem' | 'from-modem';
-  text: string;
-}
-
-export abstract class ModemModelCore {
-  readonly clock: VirtualClock;
-  readonly serial: SerialEndpoint;
+export abstract class ModemModelCore extends ModemLine {
   readonly radio: RadioModel;
   readonly current: CurrentModel;
   readonly udp: UdpBridge;
   readonly identityData: ModemIdentityData;
-  readonly statistics: ModemStatistics = {
-    commands: 0, uplinkDatagrams: 0, downlinkDatagrams: 0, uplinkLost: 0, downlinkLost: 0, duplicated: 0,
-    downlinkUnreachable: 0, boots: 0, psmEntries: 0, hangs: 0,
-  };
-  readonly transcript: TranscriptEntry[] = [];
-  /** Keep the transcript (tests); off by default to keep long runs lean. */
-  recordTranscript = false;
-
-  power: PowerState = 'off';
-  echo = true;
   functionality = 1;
   /** +CEREG: 0 not registered, 1 home, 2 searching, 3 denied, 5 roaming. */
   registration = 0;
@@ -79,51 +50,30 @@ export abstract class ModemModelCore {
   requestedActiveSeconds = 0;
   edrxEnabled = false;
 
-  // Faults
-  private cmeBurstLeft = 0;
-  private cmeBurstCode = 0;
   /** Answers AT but the radio does not work until CFUN=0/1 or a restart. */
   radioStuck = false;
 
-  protected line = '';
-  private dataMode: { length: number; received: number[]; done: (data: Uint8Array) => void } | null = null;
-  private powerKeyPressedAt = -1;
-  private generation = 0;
   private timers = new Map<string, number>();
-  protected readonly responseDelayMs: number;
+  private releaseAfterReply = false;
+  private transmitting = false;
 
   constructor(options: ModemModelOptions, profile: CurrentProfile, defaults: ModemIdentityData) {
-    this.clock = options.clock;
-    this.serial = options.serial;
+    super(options.clock, options.serial, options.responseDelayMs ?? 10);
     this.radio = new RadioModel(options.radio);
     this.current = new CurrentModel(options.clock, profile);
     this.udp = new UdpBridge(options.clock, (socket, data, from) => this.realArrival(socket, data, from), options.udp);
     this.identityData = { ...defaults, ...options.identity };
-    this.responseDelayMs = options.responseDelayMs ?? 10;
-    this.serial.onData((data) => this.receive(data));
     // Deferred: subclass fields do not exist yet while this constructor runs.
     if (options.poweredAtStart) this.clock.schedule(0, () => this.boot('power-on'));
   }
 
   // ----- dialect hooks -----
-  /** Handle one command line (without CR). Reply through `reply`/`ok`/`error`. */
-  protected abstract handleCommand(command: string): void;
-  /** Lines printed after boot, with the ms after boot start at which each appears. */
-  protected abstract bootSequence(reason: 'power-on' | 'reset' | 'psm-exit'): Array<[number, string]>;
-  /** Milliseconds from power-on/reset/PSM exit until the module takes commands. */
-  protected abstract bootDuration(reason: 'power-on' | 'reset' | 'psm-exit'): number;
   /** Dialect formatting: BC95-G writes "+CSQ:31,99", the others "+CSQ: 31,99". */
   protected abstract readonly spaceAfterColon: boolean;
   /** BG96 quotes the +CCLK time. */
   protected readonly quotedClock: boolean = false;
-  /** BG96 restarts its application processor when it leaves PSM (banner again, settings back to defaults). */
-  protected readonly psmExitRestartsApplication: boolean = false;
-  /** Power-key press that switches an off module on, ms. */
-  protected readonly powerOnPressMs: number = 500;
   /** Present a received datagram to the host (URC and buffering per dialect). */
   protected abstract presentDownlink(socketId: number, data: Uint8Array, from: UdpEndpoint): void;
-  /** Whether UART bytes wake the module from PSM (BC66, BC95-G) or not (BG96). */
-  protected abstract readonly wakesOnUart: boolean;
   /** Whether the module may sleep now (BC66 needs AT+QSCLK=1). */
   protected sleepAllowed(): boolean {
     return true;
@@ -131,46 +81,10 @@ export abstract class ModemModelCore {
   /** Called just before the module enters PSM (URCs) and after it leaves. */
   protected enteringPsm(): void {}
   protected leftPsm(): void {}
-  /** The +CME ERROR code a burst answers with. */
-  protected abstract readonly defaultCmeCode: number;
   /** Sockets that the dialect forgets on restart / PSM. */
   protected abstract clearSockets(reason: 'restart' | 'psm'): void;
   /** Format a registration URC. */
   protected abstract registrationUrc(status: number): string;
-
-  // ----- pins (level = electrically asserted) -----
-  setPowerKey(asserted: boolean): void {
-    if (asserted) {
-      this.powerKeyPressedAt = this.clock.now();
-      return;
-    }
-    if (this.powerKeyPressedAt < 0) return;
-    const held = this.clock.now() - this.powerKeyPressedAt;
-    this.powerKeyPressedAt = -1;
-    this.powerKeyReleased(held);
-  }
-
-  /** Default: a press of >= 500 ms switches an off module on; >= 650 ms switches a running one off. */
-  protected powerKeyReleased(heldMs: number): void {
-    if (this.power === 'off' && heldMs >= this.powerOnPressMs) this.boot('power-on');
-    else if (this.power === 'psm' && heldMs >= 100) this.exitPsm();
-    else if ((this.power === 'on' || this.power === 'hung') && heldMs >= 650) this.switchOff('POWERED DOWN');
-  }
-
-  setReset(asserted: boolean): void {
-    if (asserted) {
-      if (this.power === 'off') return;
-      this.haltEverything();
-      this.power = 'reset';
-      this.current.setState('off');
-    } else if (this.power === 'reset') {
-      this.boot('reset');
-    }
-  }
-
-  setPsmWake(asserted: boolean): void {
-    if (asserted && this.power === 'psm') this.exitPsm();
-  }
 
   // ----- faults -----
   /** Stop answering anything until a power cycle or reset. */
@@ -180,13 +94,7 @@ export abstract class ModemModelCore {
     this.generation++;
     this.cancelAllTimers();
     this.power = 'hung';
-    this.current.setState('active');
-  }
-
-  /** The next `count` commands answer +CME ERROR. */
-  cmeBurst(count: number, code = this.defaultCmeCode): void {
-    this.cmeBurstLeft = count;
-    this.cmeBurstCode = code;
+    this.updateCurrent();
   }
 
   /** Lose registration now; regain it after `regainAfterMs` (null: no service until the radio restarts). */
@@ -211,145 +119,13 @@ export abstract class ModemModelCore {
     }
   }
 
-  /** Put `count` random bytes on the line now (noise, a module rebooting mid-line). */
-  garbage(count: number): void {
-    const bytes = new Uint8Array(count);
-    for (let index = 0; index < count; index++) bytes[index] = Math.floor(this.radio.random.next() * 256);
-    this.serial.write(bytes);
-  }
-
   protected cscon(state: number): string {
     return '+CSCON: ' + state;
   }
 
-  // ----- UART -----
-  private receive(data: Uint8Array): void {
-    if (this.power === 'psm') {
-      if (this.wakesOnUart) this.exitPsm();
-      return; // the bytes that woke it are lost
-    }
-    if (this.power !== 'on') return;
-    for (const byte of data) {
-      if (this.dataMode) {
-        this.dataMode.received.push(byte);
-        if (this.dataMode.received.length === this.dataMode.length) {
-          const mode = this.dataMode;
-          this.dataMode = null;
-          mode.done(Uint8Array.from(mode.received));
-        }
-        continue;
-      }
-      if (byte === 13) {
-        const command = this.line;
-        this.line = '';
-        if (this.echo) this.serial.write(command + '\r');
-        if (command.trim().length > 0) this.command(command.trim());
-      } else if (byte !== 10) {
-        this.line += String.fromCharCode(byte);
-      }
-    }
-  }
-
-  private command(command: string): void {
-    this.statistics.commands++;
-    if (this.recordTranscript) this.transcript.push({ at: this.clock.now(), direction: 'to-modem', text: command });
-    this.touchActivity();
-    if (this.cmeBurstLeft > 0 && command.toUpperCase() !== 'AT') {
-      this.cmeBurstLeft--;
-      this.reply([], '+CME ERROR: ' + this.cmeBurstCode);
-      return;
-    }
-    const upper = command.toUpperCase();
-    if (upper === 'ATE0' || upper === 'ATE1') {
-      this.echo = upper === 'ATE1';
-      this.ok();
-      return;
-    }
-    this.handleCommand(command);
-  }
-
-  /** Enter data mode: after the prompt, take exactly `length` bytes. */
-  protected expectData(length: number, prompt: string, done: (data: Uint8Array) => void): void {
-    this.dataMode = { length, received: [], done };
-    this.later(this.responseDelayMs, () => this.serial.write(prompt));
-  }
-
-  /** Reply lines then a final result, after the response delay (plus `extraDelayMs`). */
-  reply(lines: string[], final: string | null = 'OK', extraDelayMs = 0): void {
-    this.later(this.responseDelayMs + extraDelayMs, () => {
-      for (const line of lines) this.emit(line);
-      if (final !== null) this.emit(final);
-    });
-  }
-
-  ok(): void {
-    this.reply([]);
-  }
-
-  error(): void {
-    this.reply([], 'ERROR');
-  }
-
-  cmeError(code: number): void {
-    this.reply([], '+CME ERROR: ' + code);
-  }
-
-  /** Write one line framed as CR LF line CR LF (V.250 verbose result format). */
-  emit(line: string): void {
-    if (this.power !== 'on' && this.power !== 'booting') return;
-    if (this.recordTranscript) this.transcript.push({ at: this.clock.now(), direction: 'from-modem', text: line });
-    this.serial.write('\r\n' + line + '\r\n');
-  }
-
-  /** Write raw bytes (data after a +QIRD header). */
-  emitRaw(bytes: Uint8Array): void {
-    if (this.power === 'on') this.serial.write(bytes);
-  }
-
-  /** Run `action` after `delay` unless the module restarts or hangs in between. */
-  later(delay: number, action: () => void): void {
-    const generation = this.generation;
-    this.clock.schedule(delay, () => {
-      if (generation === this.generation) action();
-    });
-  }
-
-  // ----- power -----
-  protected boot(reason: 'power-on' | 'reset' | 'psm-exit'): void {
-    this.haltEverything();
-    this.statistics.boots++;
-    this.power = 'booting';
-    if (reason !== 'psm-exit' || this.psmExitRestartsApplication) this.echo = true;
-    this.current.setState('active');
-    const generation = this.generation;
-    for (const [at, text] of this.bootSequence(reason)) {
-      this.clock.schedule(at, () => {
-        if (generation === this.generation) this.emit(text);
-      });
-    }
-    this.clock.schedule(this.bootDuration(reason), () => {
-      if (generation !== this.generation) return;
-      this.power = 'on';
-      this.updateCurrent();
-      if (reason === 'psm-exit') {
-        this.leftPsm();
-        this.startActiveTimer();
-      } else if (this.functionality === 1) this.startAttach();
-    });
-  }
-
-  protected switchOff(finalLine: string | null): void {
-    if (finalLine) this.emit(finalLine);
-    this.haltEverything();
-    this.power = 'off';
-    this.current.setState('off');
-  }
-
-  private haltEverything(): void {
-    this.generation++;
+  // ----- power hooks (modem-line.ts) -----
+  protected haltNetwork(): void {
     this.cancelAllTimers();
-    this.dataMode = null;
-    this.line = '';
     this.rrcConnected = false;
     this.transmitting = false;
     this.releaseAfterReply = false;
@@ -360,6 +136,23 @@ export abstract class ModemModelCore {
     }
     this.radioStuck = false;
     this.radio.noService = false;
+  }
+
+  protected booted(reason: BootReason): void {
+    this.updateCurrent();
+    if (reason === 'psm-exit') {
+      this.leftPsm();
+      this.startActiveTimer();
+    } else if (this.functionality === 1) this.startAttach();
+  }
+
+  protected powerStateChanged(): void {
+    this.updateCurrent();
+  }
+
+  /** Random bytes from the seeded radio PRNG, so garbage is repeatable too. */
+  override garbage(count: number): void {
+    super.garbage(count, () => this.radio.random.next());
   }
 
   // ----- registration -----
@@ -531,9 +324,6 @@ export abstract class ModemModelCore {
     });
     return true;
   }
-
-  private releaseAfterReply = false;
-  private transmitting = false;
 
   private realArrival(socketId: number, data: Uint8Array, from: UdpEndpoint): void {
     const generation = this.generation;
