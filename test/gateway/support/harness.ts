@@ -1,0 +1,103 @@
+/** An in-process gateway on ephemeral ports with its database in a temp directory, and an MQTT observer. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import mqtt, { MqttClient } from 'mqtt';
+import pino from 'pino';
+import { DEFAULT_CONFIG, GatewayConfig } from '../../../gateway/config';
+import { Gateway, GatewayOptions } from '../../../gateway/gateway';
+
+export function temporaryDirectory(prefix = 'udt-gateway-'): { path: string; remove(): void } {
+  const directory = mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { path: directory, remove: () => rmSync(directory, { recursive: true, force: true }) };
+}
+
+export function testConfig(dataDirectory: string, overrides: Partial<GatewayConfig> = {}): GatewayConfig {
+  return {
+    ...DEFAULT_CONFIG,
+    dataDirectory,
+    coapHost: '127.0.0.1',
+    coapPort: 0,
+    brokerPort: 0,
+    httpPort: 0,
+    logLevel: 'silent',
+    rateLimitPerSecond: 0,
+    shutdownGraceSeconds: 2,
+    ...overrides,
+  };
+}
+
+export async function startGateway(dataDirectory: string, overrides: Partial<GatewayConfig> = {}, options: GatewayOptions = {}): Promise<Gateway> {
+  const logger = options.logger ?? pino({ level: process.env.UDT_TEST_LOG ?? 'silent' });
+  return Gateway.start(testConfig(dataDirectory, overrides), { ...options, logger });
+}
+
+export interface ReceivedMessage {
+  topic: string;
+  payload: Buffer;
+  retain: boolean;
+  json(): Record<string, unknown>;
+}
+
+/** Subscribes to everything under the prefix and records what arrives, in order. */
+export class Observer {
+  readonly messages: ReceivedMessage[] = [];
+  private waiters: Array<() => void> = [];
+
+  private constructor(readonly client: MqttClient) {
+    client.on('message', (topic, payload, packet) => {
+      this.messages.push({ topic, payload, retain: packet.retain, json: () => JSON.parse(payload.toString()) as Record<string, unknown> });
+      for (const waiter of this.waiters.splice(0)) waiter();
+    });
+  }
+
+  static async connect(url: string, topics: string | string[] = 'udt/#', options: mqtt.IClientOptions = {}): Promise<Observer> {
+    const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 200, ...options });
+    const observer = new Observer(client);
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    });
+    await client.subscribeAsync(topics, { qos: 1 });
+    return observer;
+  }
+
+  on(topic: string): ReceivedMessage[] {
+    return this.messages.filter((message) => message.topic === topic);
+  }
+
+  /** Resolves once `predicate` holds over the messages received so far (checked on every arrival). */
+  waitFor(predicate: (messages: ReceivedMessage[]) => boolean, what = 'messages', timeoutMilliseconds = 15000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; got ${this.messages.length} messages`)), timeoutMilliseconds);
+      const check = (): void => {
+        if (predicate(this.messages)) {
+          clearTimeout(timer);
+          resolve();
+        } else {
+          this.waiters.push(check);
+        }
+      };
+      check();
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+}
+
+/** IMEIs with valid check digits for tests. */
+export function testImei(index: number): string {
+  const body = `35${String(index).padStart(12, '0')}`;
+  let sum = 0;
+  for (let position = 0; position < 14; position++) {
+    let digit = body.charCodeAt(position) - 48;
+    if (position % 2 === 1) {
+      digit *= 2;
+      if (digit > 9) digit -= 9;
+    }
+    sum += digit;
+  }
+  return body + String((10 - (sum % 10)) % 10);
+}
