@@ -38,7 +38,8 @@ describe('modem text helpers', () => {
 describe('PSM timers and network time', () => {
   it('encodes T3412 and T3324 with the smallest unit that can say the value, never shorter than asked', () => {
     assert.equal(encodePeriodicTau(3 * 3600), '00010010'); // 18 x 10 min
-    assert.equal(decodePeriodicTau('01000011'), 3 * 3600); // 3 x 1 h says the same
+    assert.equal(decodePeriodicTau('00100011'), 3 * 3600); // 3 x 1 h says the same
+    assert.equal(decodePeriodicTau('01000011'), 30 * 3600); // 3 x 10 h
     assert.equal(encodePeriodicTau(24 * 3600), '00111000'); // 24 x 1 h
     assert.equal(encodePeriodicTau(60), '01111110'); // 30 x 2 s
     assert.equal(encodePeriodicTau(31 * 320 * 3600 + 1), null);

@@ -90,7 +90,7 @@ describe('BC95-G transcripts (BC95-G&BC68 AT Commands Manual V1.2)', () => {
       await terminal.listen(12000);
       await terminal.exchange('ATE0\r', 300);
       assert.equal(await terminal.exchange('AT+NPSMR=1\r', 300), crlf('OK'));
-      // §2.20 AT+CPSMS=1,,,<T3412 "01000011" = 3 h>,<T3324 "00000101" = 10 s>
+      // §2.20 AT+CPSMS=1,,,<T3412 "01000011" = 3 x 10 h>,<T3324 "00000101" = 10 s>
       assert.equal(await terminal.exchange('AT+CPSMS=1,,,"01000011","00000101"\r', 300), crlf('OK'));
       const quiet = await terminal.listen(40000);
       assert.equal(quiet, crlf('+NPSMR:1'));
