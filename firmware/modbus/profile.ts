@@ -105,3 +105,42 @@ export function planReads(points: PointDefinition[], maximumRegistersPerRead?: n
   }
   return blocks;
 }
+
+/** Storage file holding a profile on the terminal (written by `udt flash` next to the config). */
+export function profileFileName(id: string): string {
+  return 'mp.' + id;
+}
+
+/** What the terminal needs of a profile: descriptions, sources and notes stripped (they cost RAM there). */
+export function compactProfile(profile: Profile): Profile {
+  const points: ProfilePoint[] = [];
+  for (let index = 0; index < profile.points.length; index++) {
+    const source = profile.points[index];
+    const point: ProfilePoint = { name: source.name, address: source.address };
+    if (source.table) point.table = source.table;
+    if (source.type) point.type = source.type;
+    if (source.wordOrder) point.wordOrder = source.wordOrder;
+    if (source.byteOrder) point.byteOrder = source.byteOrder;
+    if (source.scale !== undefined) point.scale = source.scale;
+    if (source.offset !== undefined) point.offset = source.offset;
+    if (source.unit) point.unit = source.unit;
+    points.push(point);
+  }
+  const compact: Profile = { id: profile.id, points };
+  if (profile.defaults) compact.defaults = profile.defaults;
+  if (profile.maximumRegistersPerRead) compact.maximumRegistersPerRead = profile.maximumRegistersPerRead;
+  if (profile.maximumGap !== undefined) compact.maximumGap = profile.maximumGap;
+  return compact;
+}
+
+/** Latin-1 text of flash bytes, in slices so no argument list gets long. */
+export function bytesToText(bytes: Uint8Array): string {
+  let text = '';
+  for (let start = 0; start < bytes.length; start += 256) {
+    const end = start + 256 < bytes.length ? start + 256 : bytes.length;
+    let part = '';
+    for (let index = start; index < end; index++) part += String.fromCharCode(bytes[index]);
+    text += part;
+  }
+  return text;
+}

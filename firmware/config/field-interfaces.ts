@@ -1,0 +1,184 @@
+/**
+ * Wiring of the field interfaces from a validated device configuration: the Modbus poller, pulse counters,
+ * event inputs, relays and the UART passthrough, over the board's hal objects. The application calls
+ * `startFieldInterfaces` at boot and gets the running parts back; readings and events come out through
+ * the handlers. Nothing here schedules uplinks or journals: that is the application's job.
+ */
+import type { BoardIo, Rs485Options } from '../../hal/interfaces';
+import { ModbusMaster } from '../modbus/master';
+import { ModbusPoller, type PollResult, type PollerDevice } from '../modbus/poller';
+import { bytesToText, profileFileName, type Profile } from '../modbus/profile';
+import { modbusTiming, modbusCharacterTime } from '../modbus/timing';
+import { InputMonitor, type InputEvent } from '../gpio/input-monitor';
+import { PulseCounter } from '../gpio/pulse-counter';
+import { Relay } from '../gpio/relay';
+import { UartPassthrough } from '../passthrough/uart-passthrough';
+import type { DeviceConfig } from './types';
+
+export interface FieldHandlers {
+  onModbusResult?: (result: PollResult) => void;
+  onInputEvent?: (event: InputEvent) => void;
+  onPassthroughData?: (data: Uint8Array, time: number) => void;
+  /** A part that could not start (unknown profile, missing input...). The rest still starts. */
+  onProblem?: (part: string, message: string) => void;
+}
+
+export interface FieldInterfaces {
+  master: ModbusMaster | null;
+  poller: ModbusPoller | null;
+  counters: { [name: string]: PulseCounter };
+  inputs: { [name: string]: InputMonitor };
+  relays: { [name: string]: Relay };
+  passthrough: UartPassthrough | null;
+  /** Save every pulse counter now (AC loss, planned reboot). */
+  flush(): void;
+  stop(): void;
+}
+
+type ConfigurableRs485 = { configure?: (options: Partial<Rs485Options>) => void };
+
+/** A profile from Storage (`mp.<id>`), or from `builtIn` when given. */
+export function loadProfile(io: BoardIo, id: string, builtIn?: { [id: string]: Profile }): Profile | null {
+  if (builtIn && builtIn[id]) return builtIn[id];
+  const bytes = io.storage.read(profileFileName(id));
+  if (!bytes) return null;
+  try {
+    return JSON.parse(bytesToText(bytes)) as Profile;
+  } catch (error) {
+    return null;
+  }
+}
+
+export function startFieldInterfaces(io: BoardIo, config: DeviceConfig, handlers: FieldHandlers, builtInProfiles?: { [id: string]: Profile }): FieldInterfaces {
+  const problem = (part: string, message: string): void => {
+    if (handlers.onProblem) handlers.onProblem(part, message);
+  };
+  const result: FieldInterfaces = {
+    master: null,
+    poller: null,
+    counters: {},
+    inputs: {},
+    relays: {},
+    passthrough: null,
+    flush: function () {
+      const names = Object.keys(result.counters);
+      for (let index = 0; index < names.length; index++) result.counters[names[index]].flush();
+    },
+    stop: function () {
+      if (result.poller) result.poller.stop();
+      if (result.master) result.master.stop();
+      const names = Object.keys(result.counters);
+      for (let index = 0; index < names.length; index++) result.counters[names[index]].stop();
+      const inputs = Object.keys(result.inputs);
+      for (let index = 0; index < inputs.length; index++) result.inputs[inputs[index]].stop();
+      if (result.passthrough) result.passthrough.stop();
+    },
+  };
+
+  const modbus = config.modbus;
+  if (modbus && modbus.devices && modbus.devices.length > 0) {
+    if (!io.rs485) {
+      problem('modbus', 'this board has no RS485 port');
+    } else {
+      const bus = modbus.bus || {};
+      const port = io.rs485 as typeof io.rs485 & ConfigurableRs485;
+      const baudRate = bus.baudRate || port.options.baudRate;
+      const timing = modbusTiming(baudRate, modbusCharacterTime(baudRate, bus.parity || 'none', bus.stopBits || 1));
+      if (typeof port.configure === 'function') {
+        port.configure({
+          baudRate,
+          parity: bus.parity || 'none',
+          stopBits: bus.stopBits || 1,
+          preTransmitDelay: timing.preTransmitDelay,
+          postTransmitDelay: timing.postTransmitDelay,
+        });
+      }
+      const master = new ModbusMaster(io.rs485, io.clock, { responseTimeout: bus.responseTimeout, retries: bus.retries, offlineAfter: bus.offlineAfter });
+      const devices: PollerDevice[] = [];
+      for (let index = 0; index < modbus.devices.length; index++) {
+        const device = modbus.devices[index];
+        const profile = loadProfile(io, device.profile, builtInProfiles);
+        if (!profile) {
+          problem('modbus:' + device.name, 'profile ' + device.profile + ' not found');
+          continue;
+        }
+        devices.push({
+          name: device.name,
+          unitId: device.unitId,
+          profile,
+          interval: device.interval,
+          points: device.points,
+          offlineInterval: device.offlineInterval,
+          responseTimeout: device.responseTimeout,
+          retries: device.retries,
+        });
+      }
+      result.master = master;
+      result.poller = new ModbusPoller(master, io.clock, devices, function (pollResult) {
+        if (handlers.onModbusResult) handlers.onModbusResult(pollResult);
+      });
+      result.poller.start();
+    }
+  }
+
+  const pulses = config.pulseInputs || [];
+  for (let index = 0; index < pulses.length; index++) {
+    const pulse = pulses[index];
+    const input = io.digitalInputs[pulse.input];
+    if (!input) {
+      problem('pulse:' + pulse.name, 'board has no input ' + pulse.input);
+      continue;
+    }
+    const counter = new PulseCounter(input, io.storage, io.clock, pulse);
+    counter.start();
+    result.counters[pulse.name] = counter;
+  }
+
+  const inputs = config.digitalInputs || [];
+  for (let index = 0; index < inputs.length; index++) {
+    const definition = inputs[index];
+    const input = io.digitalInputs[definition.input];
+    if (!input) {
+      problem('input:' + definition.name, 'board has no input ' + definition.input);
+      continue;
+    }
+    const monitor = new InputMonitor(input, io.clock, definition, function (event) {
+      if (handlers.onInputEvent) handlers.onInputEvent(event);
+    });
+    monitor.start();
+    result.inputs[definition.name] = monitor;
+  }
+
+  const relays = config.relays || [];
+  for (let index = 0; index < relays.length; index++) {
+    const definition = relays[index];
+    const output = io.digitalOutputs[definition.output];
+    if (!output) {
+      problem('relay:' + definition.name, 'board has no output ' + definition.output);
+      continue;
+    }
+    const relay = new Relay(output, io.storage, definition);
+    relay.start();
+    result.relays[definition.name] = relay;
+  }
+
+  if (io.acPresent) {
+    // Mains gone: the hold-up capacitors give enough time for one record per counter.
+    io.acPresent.watch('falling', function () {
+      result.flush();
+    });
+  }
+
+  const passthrough = config.passthrough;
+  if (passthrough && passthrough.enabled) {
+    if (!io.auxiliarySerial) {
+      problem('passthrough', 'this board has no spare UART');
+    } else {
+      result.passthrough = new UartPassthrough(io.auxiliarySerial, io.clock, passthrough, function (data, time) {
+        if (handlers.onPassthroughData) handlers.onPassthroughData(data, time);
+      });
+      result.passthrough.start();
+    }
+  }
+  return result;
+}
