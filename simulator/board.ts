@@ -172,6 +172,11 @@ export class VirtualBoard extends EventEmitter implements BoardServices {
 
   private autoPowerOn = false;
 
+  /** The power sources attached, in the order they take the load. */
+  sourcesAvailable(): readonly PowerSource[] {
+    return this.sources;
+  }
+
   private activeSource(): PowerSource | undefined {
     return this.sources.find((source) => source.available());
   }

@@ -5,9 +5,13 @@
 
 export interface I2cDevice {
   readonly address: number;
-  /** A write transfer; `stop` false means a repeated start follows (a register pointer before a read). */
-  write(data: Uint8Array, stop: boolean): void;
-  read(length: number): Uint8Array;
+  /**
+   * A write transfer; `stop` false means a repeated start follows (a register pointer before a read).
+   * Return false to NACK (e.g. a command the part does not know).
+   */
+  write(data: Uint8Array, stop: boolean): boolean | void;
+  /** A read transfer; return null to NACK the address (e.g. an SHT3x whose measurement is not ready). */
+  read(length: number): Uint8Array | null;
 }
 
 export class I2cNack extends Error {
@@ -61,16 +65,22 @@ export class I2cBus {
 
   write(address: number, data: Uint8Array, stop: boolean): void {
     const device = this.answer(address, 'write', data);
-    device.write(data, stop);
+    if (device.write(data, stop) === false) this.nack(address);
   }
 
   read(address: number, length: number): Uint8Array {
     const device = this.answer(address, 'read', new Uint8Array(0));
     const data = device.read(length);
+    if (data === null) this.nack(address);
     const result = new Uint8Array(length).fill(0xff);
-    result.set(data.subarray(0, length));
+    result.set(data!.subarray(0, length));
     this.transfers[this.transfers.length - 1]!.data = result;
     return result;
+  }
+
+  private nack(address: number): never {
+    this.transfers[this.transfers.length - 1]!.acknowledged = false;
+    throw new I2cNack(address, this.nackMessage);
   }
 
   private answer(address: number, direction: 'write' | 'read', data: Uint8Array): I2cDevice {
