@@ -165,7 +165,8 @@ export function startFieldInterfaces(io: BoardIo, config: DeviceConfig, handlers
   if (io.acPresent) {
     // Mains gone: the hold-up capacitors give enough time for one record per counter.
     io.acPresent.watch('falling', function () {
-      result.flush();
+      const names = Object.keys(result.counters);
+      for (let index = 0; index < names.length; index++) result.counters[names[index]].powerFailing();
     });
   }
 

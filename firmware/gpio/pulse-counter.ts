@@ -3,10 +3,10 @@
  * across reboots and power cuts by a CounterStore.
  *
  * The count is saved every `saveEvery` pulses, and `saveInterval` ms after the first unsaved pulse, and at
- * once by `flush()` (wire it to the AC-loss input: the supply capacitors give the few ms one record takes).
- * Loss bound: a power cut loses at most the pulses not yet saved, which is at most `saveEvery` (the pulse
- * that triggers a save is the one at risk if the cut tears that save); with `flush()` on AC loss it is 0
- * whenever the cut is announced. Flash wear: one 12-byte record per save, one file re-creation per
+ * once by `flush()`; `powerFailing()` (wired to the AC-sense input) flushes and then saves every pulse for a
+ * short window. Loss bound: a power cut loses at most the pulses not yet saved, which is at most `saveEvery`
+ * (the pulse that triggers a save is the one at risk if the cut tears that save); a cut announced by the
+ * AC-sense input loses none. Flash wear: one 12-byte record per save, one file re-creation per
  * `recordsPerFile` saves, never an erase or compaction triggered by the counter itself.
  */
 import type { Clock, DigitalInput, Storage } from '../../hal/interfaces';
@@ -44,6 +44,8 @@ export class PulseCounter {
   private total = 0;
   private saved = 0;
   private saveTimer: number | null = null;
+  /** Until this Clock time every pulse is saved at once (the supply is going). */
+  private saveEachPulseUntil = -1;
   /** Pulses counted since this boot, and saves that failed (Storage full). */
   readonly statistics = { pulsesSinceBoot: 0, saveFailures: 0, restoredCount: 0 };
   lastError: string | null = null;
@@ -100,6 +102,16 @@ export class PulseCounter {
     this.flush();
   }
 
+  /**
+   * Mains is failing: save now, and save every pulse for `window` ms (default 10 s), the time the hold-up
+   * capacitors (or a dying battery) may still run the MCU. After that, if the board still runs, it is on its
+   * battery and the normal policy resumes, so a long battery period does not wear the flash.
+   */
+  powerFailing(window?: number): void {
+    this.saveEachPulseUntil = this.clock.now() + (window === undefined ? 10000 : window);
+    this.flush();
+  }
+
   /** Save now if anything is unsaved (AC loss, before a planned reboot). */
   flush(): void {
     if (this.saveTimer !== null) this.clock.clearTimeout(this.saveTimer);
@@ -121,7 +133,7 @@ export class PulseCounter {
   private onPulse(): void {
     this.total++;
     this.statistics.pulsesSinceBoot++;
-    if (this.total - this.saved >= this.saveEvery) {
+    if (this.total - this.saved >= this.saveEvery || this.clock.now() < this.saveEachPulseUntil) {
       this.flush();
     } else if (this.saveTimer === null && this.saveInterval > 0) {
       this.saveTimer = this.clock.setTimeout(() => {
