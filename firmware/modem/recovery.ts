@@ -4,6 +4,7 @@
  * re-establishing readiness (powered, PSM configured, registered, socket open) after each rung, and retries
  * the operation. Field lesson: some hangs only a power cycle cures, so the top rung needs no answer from the
  * module at all. Each rung is counted and reported; registration losses are counted as they are seen.
+ * One operation at a time: callers queue their uplinks and call `run` for the next when the last settled.
  */
 import type { Clock } from '../../hal/interfaces';
 import { isAtError } from './at-engine';
@@ -65,10 +66,11 @@ export class ModemSupervisor {
     };
   }
 
-  /** Powered, configured, registered, socket open: whatever is missing is done, in that order. */
+  /** Awake, powered, configured, registered, socket open: whatever is missing is done, in that order. */
   ensureReady(): Promise<void> {
     const modem = this.modem;
-    const power = this.poweredOn ? Promise.resolve() : modem.powerOn();
+    // A module in PSM does not answer (the BG96 not even to UART bytes): wake it the proper way first.
+    const power = this.poweredOn ? (modem.sleeping() ? modem.wake() : Promise.resolve()) : modem.powerOn();
     return power
       .then(() => {
         if (!this.poweredOn) {

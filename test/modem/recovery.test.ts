@@ -4,8 +4,9 @@
  * that cured it.
  */
 import { strict as assert } from 'node:assert';
+import { ModemSupervisor } from '../../firmware/modem/recovery';
 import { deliverReadings, type DeliveryResult } from '../support/modem-scenarios';
-import type { ModemModelName } from '../support/modem-rig';
+import { advance, createModemRig, settler, startEchoServer, type ModemModelName } from '../support/modem-rig';
 
 const models: ModemModelName[] = ['BC66', 'BC95-G', 'BG96'];
 
@@ -92,6 +93,30 @@ describe('modem recovery ladder', function () {
     const result = await deliverReadings({ model: 'BC66', readings: 12, faults: [{ before: 0, fault: 'lossy' }], radio: { seed: 7 } });
     assertNothingLost(result, 12);
     assert.ok(result.counters.retries > 0, 'some reading needed a resend');
+  });
+
+  it('a module that went into PSM is woken the proper way before the operation, not power-cycled', async () => {
+    const echo = await startEchoServer();
+    const rig = createModemRig({ model: 'BG96', modelOptions: { radio: { inactivityMs: 2000 } }, trace: false });
+    const settle = settler(rig.clock);
+    try {
+      const supervisor = new ModemSupervisor(rig.driver, rig.halClock, {
+        host: '127.0.0.1',
+        port: echo.port,
+        psm: { periodicTauSeconds: 86400, activeTimeSeconds: 4 },
+      });
+      await settle(supervisor.run('first', () => rig.driver.sendDatagram(Uint8Array.from([1]))));
+      await advance(rig.clock, 60000);
+      assert.equal(rig.model.power, 'psm');
+      assert.equal(rig.driver.sleeping(), true);
+      await settle(supervisor.run('second', () => rig.driver.sendDatagram(Uint8Array.from([2]))));
+      await advance(rig.clock, 1000);
+      assert.deepEqual(echo.received.map((message) => message[0]), [1, 2]);
+      assert.equal(supervisor.counters.powerCycles + supervisor.counters.retries, 0);
+    } finally {
+      rig.close();
+      await echo.close();
+    }
   });
 
   it('attach that takes minutes is waited for, not treated as a failure', async () => {
