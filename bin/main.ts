@@ -1,11 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { registerBoardsCommand } from './commands/boards';
 import { registerBuildCommand } from './commands/build';
+import { registerGatewayCommand } from './commands/gateway';
 
 /** Every command module registers itself here; keep the list in the order `udt --help` shows it. */
 const commandRegistrations: Array<(program: Command) => void> = [
   registerBuildCommand,
   registerBoardsCommand,
+  registerGatewayCommand,
 ];
 
 export function createProgram(): Command {

@@ -119,7 +119,9 @@ describe('gateway: authentic uplinks to MQTT (embedded broker)', () => {
     const secondResponse = await second;
     assert.deepEqual(secondResponse, firstResponse);
     await gateway.whenPublished();
-    assert.equal(observer.on(`udt/${imei}/up`).length, 1);
+    await observer.waitFor((messages) => messages.some((message) => message.topic === `udt/${imei}/up`), 'the reading');
+    assert.equal(await gateway.metrics.counterValue('udt_gateway_readings_stored_total'), 1);
+    assert.equal(await gateway.metrics.counterValue('udt_gateway_uplinks_accepted_total'), 1);
     assert.equal(await gateway.metrics.counterValue('udt_gateway_retransmissions_total'), 1);
     terminal.close();
   });
