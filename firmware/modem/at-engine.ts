@@ -88,6 +88,8 @@ export interface AtEngineOptions {
   /** Line terminator written after each command. Default '\r'. */
   terminator?: string;
   defaultTimeout?: number;
+  /** After a timeout, ms to wait before the next command, so a late answer is not taken for its answer. Default 200. */
+  quietAfterTimeout?: number;
   /** Called with every complete line received, for logs and tests. */
   trace?: (direction: 'rx' | 'tx', text: string) => void;
 }
@@ -115,6 +117,8 @@ export class AtEngine {
   private rawDone: ((raw: Uint8Array) => void) | null = null;
   private readonly terminator: string;
   private readonly defaultTimeout: number;
+  private readonly quietAfterTimeout: number;
+  private quietUntil = 0;
   private readonly trace: ((direction: 'rx' | 'tx', text: string) => void) | null;
   readonly statistics: AtEngineStatistics = { commands: 0, timeouts: 0, errors: 0, urcs: 0, unknownLines: 0, droppedBytes: 0 };
   /** Lines that were neither a response nor a registered URC. */
@@ -127,6 +131,7 @@ export class AtEngine {
   ) {
     this.terminator = options && options.terminator !== undefined ? options.terminator : '\r';
     this.defaultTimeout = options && options.defaultTimeout !== undefined ? options.defaultTimeout : 300;
+    this.quietAfterTimeout = options && options.quietAfterTimeout !== undefined ? options.quietAfterTimeout : 200;
     this.trace = options && options.trace ? options.trace : null;
     serial.onReceive((data) => this.receive(data));
   }
@@ -216,6 +221,11 @@ export class AtEngine {
     command.timer = this.clock.setTimeout(() => {
       if (this.current !== command) return;
       this.statistics.timeouts++;
+      // A late answer to this command must not be taken for the next one's: stay quiet for a moment, and
+      // drop a raw read the module may never finish.
+      this.quietUntil = this.clock.now() + this.quietAfterTimeout;
+      this.rawRemaining = 0;
+      this.rawDone = null;
       this.finish(command, new AtError('timeout', command.text, 'no final result within ' + timeout + ' ms', null, command.lines));
     }, timeout);
     if (this.trace) this.trace('tx', command.text);
@@ -233,7 +243,7 @@ export class AtEngine {
       command.reject(outcome);
     }
     // The next command goes out from a fresh timer tick, never from inside the receive handler's loop.
-    this.clock.setTimeout(() => this.pump(), 0);
+    this.clock.setTimeout(() => this.pump(), Math.max(0, this.quietUntil - this.clock.now()));
   }
 
   private receive(data: Uint8Array): void {
