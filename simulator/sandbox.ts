@@ -70,25 +70,43 @@ const sandboxSetup = `
   if (TypedArray && TypedArray.prototype) delete TypedArray.prototype.lastIndexOf;
   // Uint8Array.from / .of are inherited from %TypedArray%; Espruino has neither on any typed array.
   if (TypedArray) { delete TypedArray.from; delete TypedArray.of; }
-  // Espruino: Array.prototype.map (and every built-in method looked up on the prototype object) is undefined,
+  // Espruino 2v29 (measured): typed arrays' slice() and filter() return plain Arrays, not typed arrays, and
+  // ArrayBuffer has no slice(). Copy bytes with new Uint8Array(view.subarray(start, end)) instead.
+  if (TypedArray && TypedArray.prototype) {
+    var typedSlice = TypedArray.prototype.slice;
+    var typedFilter = TypedArray.prototype.filter;
+    var toPlain = function (typed) { var plain = []; for (var i = 0; i < typed.length; i++) plain.push(typed[i]); return plain; };
+    Object.defineProperty(TypedArray.prototype, 'slice', { configurable: true, writable: true, enumerable: false,
+      value: function () { return toPlain(typedSlice.apply(this, arguments)); } });
+    Object.defineProperty(TypedArray.prototype, 'filter', { configurable: true, writable: true, enumerable: false,
+      value: function () { return toPlain(typedFilter.apply(this, arguments)); } });
+  }
+  delete ArrayBuffer.prototype.slice;
+  // Espruino: Array.prototype.map (and every built-in method looked up on a prototype object) is undefined,
   // while [].map works. Hide the methods behind a prototype-object lookup but keep them for instances.
-  var arrayMethods = Object.getOwnPropertyNames(Array.prototype).filter(function (name) {
-    return name !== 'constructor' && name !== 'length' && typeof Array.prototype[name] === 'function';
-  });
-  var methods = {};
-  arrayMethods.forEach(function (name) { methods[name] = Array.prototype[name]; });
-  var hidden = Object.create(Object.prototype);
-  arrayMethods.forEach(function (name) {
-    Object.defineProperty(hidden, name, { value: methods[name], writable: true, configurable: true, enumerable: false });
-  });
-  arrayMethods.forEach(function (name) {
-    Object.defineProperty(Array.prototype, name, {
-      configurable: true,
-      enumerable: false,
-      get: function () { return this === Array.prototype ? undefined : methods[name]; },
-      set: function (value) { Object.defineProperty(this, name, { value: value, writable: true, configurable: true, enumerable: false }); }
+  // Measured exceptions that do work on the prototype: Object.prototype.*, Number/Error.prototype.toString.
+  var hideOnPrototype = function (prototype, keep) {
+    var names = Object.getOwnPropertyNames(prototype).filter(function (name) {
+      if (name === 'constructor' || keep.indexOf(name) >= 0) return false;
+      var descriptor = Object.getOwnPropertyDescriptor(prototype, name);
+      return descriptor && typeof descriptor.value === 'function' && descriptor.configurable;
     });
-  });
+    names.forEach(function (name) {
+      var method = prototype[name];
+      Object.defineProperty(prototype, name, {
+        configurable: true,
+        enumerable: false,
+        get: function () { return this === prototype ? undefined : method; },
+        set: function (value) { Object.defineProperty(this, name, { value: value, writable: true, configurable: true, enumerable: false }); }
+      });
+    });
+  };
+  hideOnPrototype(Array.prototype, []);
+  hideOnPrototype(String.prototype, []);
+  hideOnPrototype(Number.prototype, ['toString']);
+  hideOnPrototype(Promise.prototype, []);
+  hideOnPrototype(DataView.prototype, []);
+  if (TypedArray && TypedArray.prototype) hideOnPrototype(TypedArray.prototype, []);
   Math.pow = pow;
   global.global = global;
 })

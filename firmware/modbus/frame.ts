@@ -5,6 +5,7 @@
  */
 import { crc16 } from './crc16';
 import { ModbusError } from './errors';
+import { copyBytes } from '../runtime/typed-arrays';
 
 export const FunctionCodes = {
   readCoils: 1,
@@ -192,7 +193,7 @@ export function parseResponse(request: ModbusRequest, frame: Uint8Array): Modbus
     response.bits = bits;
   } else if (code === 3 || code === 4) {
     if (frame[2] !== quantity * 2) fail(request, 'malformed', 'byte count ' + frame[2]);
-    response.registerBytes = frame.slice(3, 3 + quantity * 2);
+    response.registerBytes = copyBytes(frame, 3, 3 + quantity * 2);
   } else {
     let echoed = quantity;
     if (code === 5) echoed = request.value ? 0xff00 : 0;

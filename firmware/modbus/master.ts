@@ -16,6 +16,7 @@ import type { Clock, Rs485 } from '../../hal/interfaces';
 import { ModbusError, type ModbusErrorCode } from './errors';
 import { announcedLength, buildRequest, type ModbusRequest, type ModbusResponse, parseResponse } from './frame';
 import { modbusTiming, type ModbusTiming } from './timing';
+import { copyBytes } from '../runtime/typed-arrays';
 
 export interface MasterOptions {
   /** Wait for the first byte of an answer this long after our last stop bit, ms. Default 500. */
@@ -304,7 +305,7 @@ export class ModbusMaster {
 
   private onFrame(): void {
     const transaction = this.current as Transaction;
-    const frame = this.buffer.slice(0, this.received);
+    const frame = copyBytes(this.buffer, 0, this.received);
     this.received = 0;
     let response: ModbusResponse;
     try {

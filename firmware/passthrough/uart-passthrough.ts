@@ -4,6 +4,7 @@
  * downlink are written out unchanged. No framing is imposed on the device at the other end.
  */
 import type { Clock, Serial, SerialOptions } from '../../hal/interfaces';
+import { copyBytes } from '../runtime/typed-arrays';
 
 export interface PassthroughOptions {
   baudRate?: number;
@@ -69,7 +70,7 @@ export class UartPassthrough {
     if (this.timer !== null) this.clock.clearTimeout(this.timer);
     this.timer = null;
     if (this.length === 0) return;
-    const chunk = this.buffer.slice(0, this.length);
+    const chunk = copyBytes(this.buffer, 0, this.length);
     this.length = 0;
     this.statistics.chunks++;
     this.onChunk(chunk, this.chunkStart);

@@ -5,6 +5,7 @@
  * The S-box is computed at load time from the GF(2^8) definition instead of being stored as a 256-entry
  * literal, which keeps the code text (RAM on Espruino) small.
  */
+import { copyBytes } from '../runtime/typed-arrays';
 
 /** What CCM needs from a block cipher. Backends: this file, Espruino's native `crypto.AES`, node:crypto. */
 export interface BlockCipher {
@@ -120,7 +121,7 @@ export function createSoftwareBlockCipher(): BlockCipher {
       for (let index = 0; index < 16; index++) if (cachedKey[index] !== key[index]) same = false;
       if (same) return cachedSchedule;
     }
-    cachedKey = key.slice(0, 16);
+    cachedKey = copyBytes(key, 0, 16);
     cachedSchedule = expandKey(key);
     return cachedSchedule;
   }

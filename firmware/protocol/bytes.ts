@@ -3,6 +3,7 @@
  * (absent on Espruino), no Array.from.
  */
 import { ProtocolError } from './errors';
+import { copyBytes } from '../runtime/typed-arrays';
 
 /** An append-only byte buffer that grows by doubling; `bytes()` returns a copy of what was written. */
 export class ByteWriter {
@@ -45,7 +46,7 @@ export class ByteWriter {
   }
 
   bytes(): Uint8Array {
-    return this.buffer.slice(0, this.length);
+    return copyBytes(this.buffer, 0, this.length);
   }
 }
 
@@ -76,11 +77,7 @@ export function constantTimeEqual(left: Uint8Array, right: Uint8Array): boolean 
 }
 
 /** A copy that owns its bytes (so callers may reuse or mutate what they passed in). */
-export function copyBytes(data: Uint8Array): Uint8Array {
-  const copy = new Uint8Array(data.length);
-  copy.set(data);
-  return copy;
-}
+export { copyBytes };
 
 export function utf8Encode(text: string): Uint8Array {
   const writer = new ByteWriter(text.length + 8);

@@ -14,6 +14,7 @@
  */
 import { ByteWriter, utf8Decode, utf8Encode } from './bytes';
 import { ProtocolError } from './errors';
+import { copyBytes } from '../runtime/typed-arrays';
 
 export type CborValue = number | string | boolean | null | undefined | Uint8Array | CborValue[] | CborMap;
 export type CborKey = number | string;
@@ -306,7 +307,7 @@ export class CborReader {
         this.need(argument);
         const from = this.offset;
         this.offset += argument;
-        if (major === MAJOR_BYTES) return this.data.slice(from, from + argument);
+        if (major === MAJOR_BYTES) return copyBytes(this.data, from, from + argument);
         return utf8Decode(this.data, from, from + argument);
       }
       case MAJOR_ARRAY: {

@@ -5,6 +5,7 @@
  */
 import { ByteWriter } from './bytes';
 import { ProtocolError } from './errors';
+import { copyBytes } from '../runtime/typed-arrays';
 
 export const COAP_VERSION = 1;
 
@@ -176,7 +177,7 @@ export function readOptions(data: Uint8Array, start: number, end: number): { opt
     if (length > end - offset) throw new ProtocolError('truncated', 'CoAP option value runs past the end', headOffset);
     number += delta;
     if (number > 0xffff) throw new ProtocolError('malformed', 'CoAP option number above 65535', headOffset);
-    options.push({ number: number, value: data.slice(offset, offset + length) });
+    options.push({ number: number, value: copyBytes(data, offset, offset + length) });
     offset += length;
   }
   return { options: options, payloadStart: end };
@@ -201,9 +202,9 @@ export function decodeCoap(data: Uint8Array): CoapMessage {
     type: type,
     code: code,
     messageId: (data[2] << 8) | data[3],
-    token: data.slice(4, 4 + tokenLength),
+    token: copyBytes(data, 4, 4 + tokenLength),
     options: parsed.options,
-    payload: data.slice(parsed.payloadStart, data.length),
+    payload: copyBytes(data, parsed.payloadStart, data.length),
   };
 }
 

@@ -9,6 +9,7 @@
 import { BlockCipher } from './aes';
 import { Aead, CCM_TAG_LENGTH } from './aesccm';
 import { ProtocolError } from './errors';
+import { copyBytes } from '../runtime/typed-arrays';
 
 export interface EspruinoAesOptions {
   mode?: string;
@@ -121,7 +122,7 @@ export function createNodeCcmAead(nodeCrypto: NodeCryptoModule): Aead {
       try {
         const plaintext = decipher.update(ciphertextAndTag.subarray(0, length));
         decipher.final();
-        return new Uint8Array(plaintext.buffer, plaintext.byteOffset, plaintext.length).slice();
+        return copyBytes(new Uint8Array(plaintext.buffer, plaintext.byteOffset, plaintext.length));
       } catch (error) {
         return null;
       }

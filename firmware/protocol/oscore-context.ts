@@ -7,6 +7,7 @@ import { Aead } from './aesccm';
 import { ByteWriter } from './bytes';
 import { MAJOR_ARRAY, writeBytes, writeHead, writeInteger, writeText } from './cbor';
 import { ProtocolError } from './errors';
+import { copyBytes } from '../runtime/typed-arrays';
 
 export const OSCORE_ALGORITHM_AES_CCM_16_64_128 = 10;
 export const OSCORE_NONCE_LENGTH = 13;
@@ -66,18 +67,18 @@ export function decodeOscoreOption(data: Uint8Array): OscoreOptionValue {
   let offset = 1;
   if (partialIvLength > 0) {
     if (offset + partialIvLength > data.length) throw new ProtocolError('truncated', 'OSCORE Partial IV runs past the option', offset);
-    result.partialIv = data.slice(offset, offset + partialIvLength);
+    result.partialIv = copyBytes(data, offset, offset + partialIvLength);
     offset += partialIvLength;
   }
   if (flags & 0x10) {
     if (offset >= data.length) throw new ProtocolError('truncated', 'OSCORE kid context length missing', offset);
     const length = data[offset++];
     if (offset + length > data.length) throw new ProtocolError('truncated', 'OSCORE kid context runs past the option', offset);
-    result.kidContext = data.slice(offset, offset + length);
+    result.kidContext = copyBytes(data, offset, offset + length);
     offset += length;
   }
   if (flags & 0x08) {
-    result.kid = data.slice(offset);
+    result.kid = copyBytes(data, offset);
     offset = data.length;
   }
   if (offset !== data.length) throw new ProtocolError('malformed', 'bytes after the OSCORE option fields', offset);
