@@ -16,6 +16,12 @@ export type { BootReason, ModemStatistics, PowerState, TranscriptEntry } from '.
 
 export type ReleaseMode = 'send' | 'reply' | null;
 
+/** NB-S1 eDRX cycle values of AT+CEDRXS (TS 24.008 §10.5.5.32, WB-S1/NB-S1 mode), ms. */
+export const nbIotEdrxCycles: Record<string, number> = {
+  '0010': 20480, '0011': 40960, '0101': 81920, '1001': 163840, '1010': 327680, '1011': 655360,
+  '1100': 1310720, '1101': 2621440, '1110': 5242880, '1111': 10485760,
+};
+
 export interface ModemIdentityData {
   imei: string;
   iccid: string;
@@ -48,7 +54,8 @@ export abstract class ModemModelCore extends ModemLine {
   psmRequested = false;
   requestedTauSeconds = 0;
   requestedActiveSeconds = 0;
-  edrxEnabled = false;
+  /** eDRX cycle the module asked for with AT+CEDRXS (the model's network grants it), or null. */
+  edrxCycleMs: number | null = null;
 
   /** Answers AT but the radio does not work until CFUN=0/1 or a restart. */
   radioStuck = false;
@@ -211,7 +218,7 @@ export abstract class ModemModelCore extends ModemLine {
 
   /** Release assistance given: the eNB releases the connection after its own short delay. */
   releaseSoon(): void {
-    this.startTimer('inactivity', this.radio.figures().releaseDelayMs, () => this.release());
+    this.startTimer('inactivity', this.radio.releaseDelay(), () => this.release());
   }
 
   private startActiveTimer(): void {
@@ -272,6 +279,21 @@ export abstract class ModemModelCore extends ModemLine {
     this.registration = 1;
   }
 
+  /** AT+CEDRXS=<mode>[,<AcT-type>[,<Requested_eDRX_value>]] (TS 27.007 §7.40); the model's network grants it. */
+  requestEdrx(argument: string): boolean {
+    const fields = argument.split(',').map((field) => field.replace(/"/g, ''));
+    if (fields[0] === '0' || fields[0] === '3') this.edrxCycleMs = null;
+    else if (fields[0] === '1' || fields[0] === '2') {
+      if (fields[2] !== undefined) {
+        const cycle = nbIotEdrxCycles[fields[2]];
+        if (cycle === undefined) return false;
+        this.edrxCycleMs = cycle;
+      }
+    } else return false;
+    this.updateCurrent();
+    return true;
+  }
+
   /** Record what AT+CPSMS asked for (bit strings as in TS 27.007). */
   requestPsm(mode: number, tauBits: string | undefined, activeBits: string | undefined): boolean {
     if (mode === 0 || mode === 2) {
@@ -326,9 +348,8 @@ export abstract class ModemModelCore extends ModemLine {
   }
 
   private realArrival(socketId: number, data: Uint8Array, from: UdpEndpoint): void {
-    const generation = this.generation;
-    this.clock.schedule(this.radio.oneWayLatency(), () => {
-      if (generation !== this.generation || this.power !== 'on') {
+    this.later(this.radio.oneWayLatency(), () => {
+      if (this.power !== 'on') {
         this.statistics.downlinkUnreachable++;
         return;
       }
@@ -336,14 +357,34 @@ export abstract class ModemModelCore extends ModemLine {
         this.statistics.downlinkLost++;
         return;
       }
-      this.statistics.downlinkDatagrams++;
-      if (!this.rrcConnected) this.connect();
-      this.presentDownlink(socketId, data, from);
-      if (this.releaseAfterReply) {
-        this.releaseAfterReply = false;
-        this.releaseSoon();
+      if (this.rrcConnected) {
+        this.presentArrival(socketId, data, from);
+        return;
       }
+      // In idle mode the network pages the module at its next paging occasion (DRX, or the eDRX cycle),
+      // then the module connects to receive.
+      const cycle = this.pagingCycleMs();
+      const wait = cycle - (this.clock.now() % cycle) + this.radio.figures().connectionSetupMs;
+      this.later(wait, () => {
+        if (this.power === 'on') this.presentArrival(socketId, data, from);
+        else this.statistics.downlinkUnreachable++;
+      });
     });
+  }
+
+  private presentArrival(socketId: number, data: Uint8Array, from: UdpEndpoint): void {
+    this.statistics.downlinkDatagrams++;
+    if (!this.rrcConnected) this.connect();
+    this.presentDownlink(socketId, data, from);
+    if (this.releaseAfterReply) {
+      this.releaseAfterReply = false;
+      this.releaseSoon();
+    }
+  }
+
+  /** Paging cycle in idle mode: the eDRX cycle when one was agreed, else DRX 2.56 s. */
+  pagingCycleMs(): number {
+    return this.edrxCycleMs ?? 2560;
   }
 
   // ----- current -----
@@ -354,7 +395,8 @@ export abstract class ModemModelCore extends ModemLine {
     else if (this.transmitting) this.current.setState('transmitting', this.radio.coverageClass);
     else if (this.rrcConnected) this.current.setState('connected', this.radio.coverageClass);
     else if (this.functionality === 1 && this.registration === 2) this.current.setState('searching');
-    else this.current.setState(this.sleepAllowed() ? 'idle' : 'active');
+    else if (!this.sleepAllowed()) this.current.setState('active');
+    else this.current.setState(this.edrxCycleMs !== null ? 'edrx' : 'idle');
   }
 
   // ----- timers -----
@@ -424,8 +466,8 @@ export abstract class ModemModelCore extends ModemLine {
       if (this.requestPsm(parseInt(fields[0] ?? '', 10), fields[3] || undefined, fields[4] || undefined)) this.ok();
       else this.error();
     } else if (value('AT+CEDRXS=') !== null) {
-      this.edrxEnabled = value('AT+CEDRXS=')!.startsWith('1');
-      this.ok();
+      if (this.requestEdrx(value('AT+CEDRXS=')!)) this.ok();
+      else this.error();
     } else return false;
     return true;
   }

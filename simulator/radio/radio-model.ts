@@ -64,6 +64,8 @@ export interface RadioOptions {
   duplicate?: number;
   /** RRC inactivity timer: connected mode lasts this long after the last traffic without release assistance. */
   inactivityMs?: number;
+  /** Override the coverage class's delay from a release assistance indication to the RRC release, ms. */
+  releaseDelayMs?: number;
   /** Network time (epoch ms UTC) at virtual time 0. */
   networkEpochMs?: number;
   /** Local time zone offset in quarter hours (+CCLK ±zz). */
@@ -83,6 +85,7 @@ export class RadioModel {
   downlinkLoss: number;
   duplicate: number;
   inactivityMs: number;
+  releaseDelayMs: number | null;
   networkEpochMs: number;
   timeZoneQuarterHours: number;
   grantedPeriodicTauSeconds: number | null;
@@ -99,6 +102,7 @@ export class RadioModel {
     this.downlinkLoss = options.downlinkLoss ?? 0;
     this.duplicate = options.duplicate ?? 0;
     this.inactivityMs = options.inactivityMs ?? 20000;
+    this.releaseDelayMs = options.releaseDelayMs ?? null;
     this.networkEpochMs = options.networkEpochMs ?? Date.parse('2026-08-01T12:00:00Z');
     this.timeZoneQuarterHours = options.timeZoneQuarterHours ?? 8;
     this.grantedPeriodicTauSeconds = options.grantedPeriodicTauSeconds ?? null;
@@ -108,6 +112,11 @@ export class RadioModel {
 
   figures(): CoverageFigures {
     return coverageFigures[this.coverageClass];
+  }
+
+  /** From a release assistance indication to the RRC release, ms. */
+  releaseDelay(): number {
+    return this.releaseDelayMs ?? this.figures().releaseDelayMs;
   }
 
   /** Draw an attach duration. */

@@ -99,6 +99,37 @@ describe('BC66 transcripts (BC66 AT Commands Manual V1.0, BC66 TCP/IP AT Command
     }
   });
 
+  it('after the connection is released a reply waits for the paging occasion: DRX 2.56 s, or the eDRX cycle', async () => {
+    const terminal = createTerminal('BC66', { radio: { releaseDelayMs: 0 } });
+    terminal.model.setPowerKey(true);
+    await advance(terminal.clock, 600);
+    terminal.model.setPowerKey(false);
+    try {
+      await terminal.listen(10000);
+      await terminal.exchange('ATE0\r', 100);
+      await terminal.exchange('AT+QICFG="dataformat",1,1\r', 100);
+      await terminal.exchange('AT+QNBIOTRAI=1\r', 100);
+      await terminal.exchange('AT+QIOPEN=0,0,"UDP","127.0.0.1",' + echo.port + ',0,1\r', 400);
+      await terminal.listen(30000); // the attach's RRC connection times out
+      // TS 27.007 §7.40 AT+CEDRXS=<mode>,<AcT-type 5 = NB-S1>,<eDRX value>; "0010" is 20.48 s. A bad value is refused.
+      assert.equal(await terminal.exchange('AT+CEDRXS=1,5,"0111"\r', 100), crlf('ERROR'));
+      assert.equal(await terminal.exchange('AT+CEDRXS=1,5,"0010"\r', 100), crlf('OK'));
+      assert.equal(terminal.model.current.currentState(), 'edrx');
+      const sentAt = terminal.clock.now();
+      const quick = await terminal.exchange('AT+QISEND=0,2,"ABCD"\r', 2000);
+      assert.equal(quick, crlf('OK') + crlf('SEND OK'), 'released at once: the reply is not there yet');
+      let waited = quick;
+      while (!waited.includes('+QIURC')) waited = await terminal.listen(1000);
+      const arrivedAt = terminal.clock.now();
+      assert.ok(waited.endsWith(crlf('+QIURC: "recv",0,2,"ABCD"')));
+      assert.ok(arrivedAt - sentAt > 3000 && arrivedAt - sentAt <= 20480 + 2000, 'paged on the eDRX cycle: ' + (arrivedAt - sentAt));
+      assert.equal(await terminal.exchange('AT+CEDRXS=0\r', 100), crlf('OK'));
+      assert.equal(terminal.model.pagingCycleMs(), 2560);
+    } finally {
+      terminal.close();
+    }
+  });
+
   it('driver: QSCLK=0 while commanding, hex dataformat, release assistance before the send, reply delivered', async () => {
     const rig = createModemRig({ model: 'BC66' });
     const settle = settler(rig.clock);
