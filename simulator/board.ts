@@ -195,7 +195,16 @@ export class VirtualBoard extends EventEmitter implements BoardServices {
   flashFirmware(code: string): void {
     this.storage.erase('.bootcde');
     this.storage.erase('.bootrst');
-    if (code.length > 0) this.storage.write('.bootcde', latin1ToBytes(code), 0, 0, 0);
+    if (code.length === 0) return;
+    try {
+      this.storage.write('.bootcde', latin1ToBytes(code), 0, 0, 0);
+    } catch (error) {
+      const stats = this.storage.stats(true);
+      throw new Error(
+        `${this.name}: firmware of ${code.length} bytes does not fit in Storage (${stats.free} of ${stats.total} bytes free, ` +
+          `${stats.fileBytes} used by ${stats.fileCount} files): ${(error as Error).message}`,
+      );
+    }
   }
 
   /** Power the board on (it boots after bootDelayMs). Later power returns boot it again by themselves. */
