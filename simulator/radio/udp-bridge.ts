@@ -17,7 +17,7 @@ export interface UdpEndpoint {
 export interface UdpBridgeOptions {
   /** Send every datagram here instead of the address the firmware named (a gateway on loopback). */
   route?: UdpEndpoint | null;
-  /** Real milliseconds virtual time waits for a reply after a send. Default 300. */
+  /** Real milliseconds virtual time waits for a reply after a send (generous: a loaded CI machine is slow). Default 1000. */
   replyWaitMs?: number;
 }
 
@@ -42,7 +42,7 @@ export class UdpBridge {
     options: UdpBridgeOptions = {},
   ) {
     this.route = options.route ?? null;
-    this.replyWaitMs = options.replyWaitMs ?? 300;
+    this.replyWaitMs = options.replyWaitMs ?? 1000;
   }
 
   /** Send one datagram from modem socket `socketId`. Returns false when the destination is not allowed. */
