@@ -9,6 +9,7 @@ import path from 'node:path';
 import { bundle } from '../../firmware/build/bundle';
 import { loadBoard } from '../../hal/board-loader';
 import { VirtualBoard } from '../../simulator/board';
+import { Battery } from '../../simulator/models/battery';
 import { attachModem } from '../../simulator/models/modem-attach';
 import { startEchoServer } from '../support/modem-rig';
 
@@ -37,6 +38,8 @@ describe('modem firmware bundle on the virtual board, real UDP on loopback', fun
       });
       assert.ok(built.drivers.included.some((driver) => driver.part === definition.modem.model));
       const board = new VirtualBoard(definition);
+      // The battery model: the board's energy meter drains it by every consumer, the modem included.
+      const battery = new Battery(board, { capacityMilliampHours: 2000 });
       const model = attachModem(board);
       try {
         board.flashFirmware(built.code);
@@ -52,6 +55,11 @@ describe('modem firmware bundle on the virtual board, real UDP on loopback', fun
         assert.ok(echo.received.some((message) => message.toString('hex').toUpperCase() === payloadHex));
         const result = board.evaluate('modemTestResult') as { reply: string; milliseconds: number; model: string };
         assert.equal(result.model, definition.modem.model);
+        const modemCharge = model.current.chargeDrawnMilliampHours();
+        const report = board.energy.report();
+        assert.ok(Math.abs(report.consumers['modem ' + definition.modem.model]! - modemCharge) < 1e-6, JSON.stringify(report.consumers));
+        battery.update();
+        assert.ok(battery.drawn >= modemCharge - 1e-9, 'the battery paid for the modem: ' + battery.drawn + ' mAh drawn');
         console.log(
           `      ${boardId} (${definition.modem.model}): bundle ${built.bytes} bytes; reply after ${(result.milliseconds / 1000).toFixed(1)} s virtual; ` +
             `modem drew ${model.current.chargeDrawnMilliampHours().toFixed(3)} mAh`,
