@@ -119,6 +119,7 @@ export class AtEngine {
   private readonly defaultTimeout: number;
   private readonly quietAfterTimeout: number;
   private quietUntil = 0;
+  private skipPromptSpace = false;
   private readonly trace: ((direction: 'rx' | 'tx', text: string) => void) | null;
   readonly statistics: AtEngineStatistics = { commands: 0, timeouts: 0, errors: 0, urcs: 0, unknownLines: 0, droppedBytes: 0 };
   /** Lines that were neither a response nor a registered URC. */
@@ -278,6 +279,10 @@ export class AtEngine {
         continue;
       }
       this.skipLineFeed = false;
+      if (this.skipPromptSpace) {
+        this.skipPromptSpace = false;
+        if (byte === 32 && this.line.length === 0) continue; // "> " prompt: the space is part of it
+      }
       if (byte < 32 || byte > 126) {
         this.statistics.droppedBytes++;
         continue;
@@ -287,8 +292,9 @@ export class AtEngine {
         this.line = '';
       }
       this.line += String.fromCharCode(byte);
-      if (byte === 62 && this.current && this.current.options.payload !== undefined && (this.line === '>' || this.line === '> ')) {
+      if (byte === 62 && this.line === '>' && this.current && this.current.options.payload !== undefined) {
         this.line = '';
+        this.skipPromptSpace = true;
         this.sendPayload(this.current);
       }
     }

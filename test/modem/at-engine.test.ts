@@ -162,6 +162,7 @@ describe('AT engine', () => {
     modemSays('\r\nSEND OK\r\n');
     await run(clock, 5);
     assert.equal(result.value!.final, 'SEND OK');
+    assert.deepEqual(result.value!.lines, ['SEND OK'], 'the space after > is not a response line');
   });
 
   it('fails a send on SEND FAIL', async () => {
