@@ -126,8 +126,9 @@ export abstract class ModemModelCore extends ModemLine {
     }
   }
 
+  /** Signalling connection status URC (TS 27.007 +CSCON), in this dialect's spelling. */
   protected cscon(state: number): string {
-    return '+CSCON: ' + state;
+    return this.tag('+CSCON') + state;
   }
 
   // ----- power hooks (modem-line.ts) -----
