@@ -28,6 +28,8 @@ export interface GatewayConfig {
   mqttCaFile: string;
   mqttCertFile: string;
   mqttKeyFile: string;
+  /** Wait between attempts to reach the broker. */
+  mqttReconnectMilliseconds: number;
   /** Embedded broker listen address and port (only without mqttUrl). */
   brokerHost: string;
   brokerPort: number;
@@ -81,6 +83,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   mqttCaFile: '',
   mqttCertFile: '',
   mqttKeyFile: '',
+  mqttReconnectMilliseconds: 1000,
   brokerHost: '127.0.0.1',
   brokerPort: 1883,
   topicPrefix: 'udt',
@@ -152,7 +155,7 @@ function validate(config: GatewayConfig): GatewayConfig {
   port('httpPort', true);
   const positive: Array<keyof GatewayConfig> = [
     'publishWindow', 'publishBufferRows', 'commitBatchLimit', 'maximumPendingUplinks', 'maximumDatagramBytes',
-    'rateLimitSources', 'responseCacheEntries', 'commandBytesPerResponse',
+    'rateLimitSources', 'responseCacheEntries', 'commandBytesPerResponse', 'mqttReconnectMilliseconds',
   ];
   for (const name of positive) if (!((config[name] as number) >= 1)) problems.push(`${name} must be at least 1`);
   if (config.rateLimitPerSecond < 0 || config.rateLimitBurst < 0) problems.push('rate limits must not be negative');

@@ -110,6 +110,7 @@ export class Gateway {
         statusPayload: () => JSON.stringify({ gateway: config.gatewayId, online: true, since: new Date(this.startedAt).toISOString(), version }),
         offlinePayload: JSON.stringify({ gateway: config.gatewayId, online: false }),
         subscriptions: [this.topics.commandSubscription()],
+        reconnectMilliseconds: config.mqttReconnectMilliseconds,
       },
       {
         loadRows: (after, limit) => this.journal.load(after, limit),

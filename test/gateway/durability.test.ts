@@ -1,0 +1,134 @@
+import { strict as assert } from 'node:assert';
+import type { Gateway } from '../../gateway/gateway';
+import type { DeviceSecrets } from '../../gateway/store/registry';
+import { TestBroker } from './support/broker';
+import { Observer, startGateway, temporaryDirectory, testImei } from './support/harness';
+import { Terminal } from './support/terminal';
+
+/** Waits (by polling, not for timing assertions) until `condition` holds. */
+async function eventually(condition: () => boolean, what: string, timeoutMilliseconds = 15000): Promise<void> {
+  const deadline = Date.now() + timeoutMilliseconds;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function readingIds(observer: Observer, imei: string): number[] {
+  return observer.on(`udt/${imei}/up`).map((message) => message.json().readingId as number);
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, index) => from + index);
+}
+
+describe('gateway: durable journal across broker outages and restarts', () => {
+  let directory: ReturnType<typeof temporaryDirectory>;
+  let broker: TestBroker;
+  let gateway: Gateway | null;
+  let observer: Observer | null;
+  let terminal: Terminal | null;
+  let secrets: DeviceSecrets;
+  const imei = testImei(5);
+  const now = (): number => Math.floor(Date.now() / 1000);
+  const settings = { mqttReconnectMilliseconds: 50, shutdownGraceSeconds: 0.5 };
+
+  beforeEach(async () => {
+    directory = temporaryDirectory();
+    broker = await TestBroker.start();
+    gateway = null;
+    observer = null;
+    terminal = null;
+  });
+
+  afterEach(async () => {
+    terminal?.close();
+    await observer?.close();
+    await gateway?.stop();
+    await broker.stop();
+    directory.remove();
+  });
+
+  async function sendReadings(from: number, to: number): Promise<void> {
+    for (let id = from; id <= to; id++) {
+      const response = await terminal!.send([{ id, time: now(), values: [id] }]);
+      assert.ok(response.ok, `reading ${id}: ${JSON.stringify(response)}`);
+      assert.equal(response.downlink.acknowledgedReadingId, id);
+    }
+  }
+
+  /** A fresh broker on the same port; the gateway is let in only after the observer subscribed, so nothing is missed. */
+  async function restartBrokerWithObserver(): Promise<void> {
+    broker = await TestBroker.restart(broker, { holdBackPrefix: 'udt-gateway-' });
+    await observer?.close();
+    observer = await Observer.connect(broker.url);
+    broker.admit();
+  }
+
+  it('drains everything, in order, once, after the broker was down', async () => {
+    gateway = await startGateway(directory.path, { mqttUrl: broker.url, ...settings });
+    secrets = gateway.registry.provision({ imei, channels: [{ name: 'count' }] }).secrets;
+    terminal = await new Terminal(secrets, { port: gateway.addresses.coap.port }).open();
+    observer = await Observer.connect(broker.url);
+    await sendReadings(1, 5);
+    await gateway.whenPublished();
+    await observer.waitFor(() => readingIds(observer!, imei).length === 5, 'readings before the outage');
+    const seenBefore = readingIds(observer, imei);
+
+    await broker.stop();
+    await eventually(() => !gateway!.health().mqtt || (gateway!.health().mqtt as { connected: boolean }).connected === false, 'the gateway saw the outage');
+    assert.equal(gateway.health().status, 'degraded');
+    await sendReadings(6, 40);
+    assert.ok(gateway.journal.depth >= 35, `journal holds the readings (${gateway.journal.depth})`);
+
+    await restartBrokerWithObserver();
+    await gateway.whenPublished();
+    await observer!.waitFor(() => readingIds(observer!, imei).length >= 35, 'the drained readings');
+    assert.deepEqual(seenBefore, range(1, 5));
+    assert.deepEqual(readingIds(observer!, imei), range(6, 40), 'in order, each once');
+    // Published rows leave the journal with the next (batched) commit.
+    await eventually(() => gateway!.journal.depth === 0, 'the journal is empty');
+  });
+
+  it('publishes what it acknowledged before a restart, when the broker comes back (paging the journal through SQLite)', async () => {
+    await broker.stop();
+    const small = { ...settings, publishBufferRows: 16, publishWindow: 4 };
+    gateway = await startGateway(directory.path, { mqttUrl: broker.url, ...small });
+    secrets = gateway.registry.provision({ imei, channels: [{ name: 'count' }] }).secrets;
+    terminal = await new Terminal(secrets, { port: gateway.addresses.coap.port }).open();
+    await sendReadings(1, 60);
+    const depth = gateway.journal.depth;
+    assert.ok(depth >= 60);
+    await gateway.stop();
+    gateway = null;
+
+    await restartBrokerWithObserver();
+    gateway = await startGateway(directory.path, { mqttUrl: broker.url, ...small });
+    assert.equal(gateway.journal.depth, depth, 'the journal survived the restart');
+    await gateway.whenPublished();
+    await observer!.waitFor(() => readingIds(observer!, imei).length >= 60, 'the drained readings');
+    assert.deepEqual(readingIds(observer!, imei), range(1, 60));
+    // New uplinks after the restart continue the same order, and the reading id watermark survived.
+    terminal.close();
+    terminal = await new Terminal(secrets, { port: gateway.addresses.coap.port }, terminal.context).open();
+    const repeat = await terminal.send([{ id: 60, time: now(), values: [60] }, { id: 61, time: now(), values: [61] }]);
+    assert.ok(repeat.ok);
+    assert.equal(repeat.downlink.acknowledgedReadingId, 61);
+    await gateway.whenPublished();
+    await observer!.waitFor(() => readingIds(observer!, imei).length >= 61, 'reading 61');
+    assert.deepEqual(readingIds(observer!, imei), range(1, 61));
+  });
+
+  it('connects to an external broker with a user name and password', async () => {
+    await broker.stop();
+    broker = await TestBroker.start({ credentials: { username: 'gateway', password: 's3cret' } });
+    gateway = await startGateway(directory.path, { mqttUrl: broker.url, mqttUsername: 'gateway', mqttPassword: 's3cret', ...settings });
+    secrets = gateway.registry.provision({ imei, channels: [{ name: 'count' }] }).secrets;
+    terminal = await new Terminal(secrets, { port: gateway.addresses.coap.port }).open();
+    observer = await Observer.connect(broker.url, 'udt/#', { username: 'gateway', password: 's3cret' });
+    await sendReadings(1, 2);
+    await gateway.whenPublished();
+    await observer.waitFor(() => readingIds(observer!, imei).length === 2, 'readings');
+    assert.ok(!JSON.stringify(gateway.health()).includes('s3cret'), 'health does not show the password');
+  });
+});
