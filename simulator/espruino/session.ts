@@ -14,6 +14,7 @@ import type { I2cBus } from '../hardware/i2c-bus';
 import type { McuModel } from '../hardware/mcu';
 import type { StorageArea } from '../hardware/storage-area';
 import type { VirtualUart } from '../hardware/uart';
+import { findUnsupportedSyntax } from './syntax';
 
 /** Thrown through firmware code when the board stops (reboot, power cut, hang): nothing after it may run. */
 export class BoardHalt extends Error {
@@ -68,6 +69,16 @@ export class Realm {
 
   get<T>(name: string): T {
     return this.global[name] as T;
+  }
+
+  private wrapper: ((fn: (...args: unknown[]) => unknown) => (...args: unknown[]) => unknown) | null = null;
+
+  /** A function of this realm that calls `fn` (so promise jobs and callbacks stay in the sandbox). */
+  wrapFunction(fn: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
+    this.wrapper ??= (this.global.eval as (code: string) => typeof this.wrapper)(
+      '(function (fn) { return function () { return fn.apply(this, arguments); }; })',
+    );
+    return this.wrapper!(fn);
   }
 
   bytes(data: ArrayLike<number>): Uint8Array {
@@ -140,10 +151,23 @@ export class EspruinoSession {
     if (!this.isAlive) throw new BoardHalt('this boot is over');
   }
 
-  /** Put the board's API into the sandbox's global scope. */
+  /**
+   * Put the board's API into the sandbox's global scope. Functions are wrapped in functions of the sandbox's
+   * realm: V8 queues a promise reaction on the handler's realm, so `promise.then(print)` with a host function
+   * would otherwise run outside the board's event loop.
+   */
   installGlobals(globals: Record<string, unknown>): void {
     const target = this.realm.get<Record<string, unknown>>('globalThis');
-    for (const [name, value] of Object.entries(globals)) target[name] = value;
+    for (const [name, value] of Object.entries(globals)) {
+      if (typeof value === 'function') target[name] = this.realm.wrapFunction(value as (...args: unknown[]) => unknown);
+      else if (value && Object.getPrototypeOf(value) === this.realm.get<ObjectConstructor>('Object').prototype) {
+        const object = value as Record<string, unknown>;
+        for (const [key, member] of Object.entries(object)) {
+          if (typeof member === 'function') object[key] = this.realm.wrapFunction(member as (...args: unknown[]) => unknown);
+        }
+        target[name] = object;
+      } else target[name] = value;
+    }
   }
 
   /** Schedule work on the virtual clock that dies with this boot. */
@@ -180,6 +204,13 @@ export class EspruinoSession {
   /** Evaluate script text (boot code, console input). Returns { value } or { error } (already reported). */
   evaluate(code: string, filename: string): { value?: unknown; failed: boolean } {
     if (!this.isAlive) return { failed: true };
+    const unsupported = findUnsupportedSyntax(code);
+    if (unsupported) {
+      this.print(
+        `Uncaught SyntaxError: ${unsupported.construct} is not supported by Espruino ${'2v29'}\n    at ${filename}:${unsupported.line}:${unsupported.column}\n`,
+      );
+      return { failed: true };
+    }
     let value: unknown;
     const ok = this.guard(() => {
       value = this.sandbox.run(code, filename, this.board.options.hangTimeoutMs || undefined);
