@@ -41,6 +41,7 @@ describe('device configuration', () => {
     assert.equal(checkConfigEssentials(fullConfig(), board), null);
   });
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each case reaches into a different corner of the config
   const broken: Array<[string, (config: any) => void, string, RegExp]> = [
     ['unit id out of range', (config) => (config.modbus.devices[1].unitId = 300), '/modbus/devices/1/unitId', /<= 247|1..247/],
     ['duplicate unit id', (config) => (config.modbus.devices[1].unitId = 1), '/modbus/devices/1/unitId', /already used/],

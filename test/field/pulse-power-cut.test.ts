@@ -49,9 +49,7 @@ describe('pulse counter through power cuts in the firmware bundle on the virtual
     const random = seededRandom(20260521);
     const cutTimes = Array.from({ length: 20 }, () => 2_000 + random() * (totalPulses * 100 - 4_000)).sort((a, b) => a - b);
     const kinds = cutTimes.map((_, index) => (['timed', 'torn-write', 'announced'] as const)[index % 3]);
-    let delivered: number;
     const losses: Array<{ kind: string; at: number; lost: number }> = [];
-    let countBeforeCut = 0;
 
     const countNow = (): number => (JSON.parse(board.evaluate('fieldTest.counts()') as string) as { water: number }).water;
     source.run(totalPulses);
@@ -69,7 +67,6 @@ describe('pulse counter through power cuts in the firmware bundle on the virtual
         board.gpio.drive(acPin, false);
         board.clock.advance(20);
       }
-      countBeforeCut = board.powerState === 'on' ? countNow() : countBeforeCut;
       const cutAt = board.clock.now();
       if (board.powerState === 'on') board.cutPower(kind);
       counting = false;
@@ -81,11 +78,10 @@ describe('pulse counter through power cuts in the firmware bundle on the virtual
       const restored = countNow();
       const lostSoFar = seen - restored;
       losses.push({ kind, at: Math.round(cutAt), lost: lostSoFar - losses.reduce((sum, loss) => sum + loss.lost, 0) });
-      void countBeforeCut;
     }
     while (source.isRunning()) board.clock.advance(1_000);
     board.clock.advance(1_000);
-    delivered = source.pulseStarts.length;
+    const delivered = source.pulseStarts.length;
     // The last reboot: an orderly one (the application flushes before a planned reboot).
     board.evaluate('fieldTest.flush()');
     board.cutPower('final');
