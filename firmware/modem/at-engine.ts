@@ -15,7 +15,7 @@
  * ES5-safe: no Map, no spread, callbacks and Promises only.
  */
 import type { Clock, Serial } from '../../hal/interfaces';
-import { textToBytes } from './text';
+import { isDigits, textToBytes } from './text';
 
 export type AtErrorKind = 'timeout' | 'error' | 'cme' | 'cms' | 'failure' | 'aborted' | 'invalid';
 
@@ -370,7 +370,7 @@ export class AtEngine {
     }
     if (line.indexOf('+CME ERROR:') === 0 || line.indexOf('+CMS ERROR:') === 0) {
       const detail = line.substring(11).trim();
-      const code = /^[0-9]+$/.test(detail) ? parseInt(detail, 10) : null;
+      const code = isDigits(detail) ? parseInt(detail, 10) : null;
       const kind: AtErrorKind = line.charAt(3) === 'E' ? 'cme' : 'cms';
       this.finish(command, new AtError(kind, command.text, line, code, command.lines));
       return true;

@@ -6,7 +6,7 @@
 import type { BoardIo, Clock, DigitalOutput, Serial } from '../../hal/interfaces';
 import type { BoardDefinition } from '../../hal/board';
 import { AtEngine, AtError, type AtCommandOptions, type AtResponse } from './at-engine';
-import { integer, parameters } from './text';
+import { integer, isDigits, parameters } from './text';
 import { encodeActiveTime, encodePeriodicTau, parseClock } from './timers';
 
 /** A modem control line. `output.write(true)` asserts it (hal/espruino applies the board's active level). */
@@ -135,7 +135,10 @@ export function modemIoFromBoard(io: BoardIo, board: BoardDefinition): ModemIo {
 
 /** The first line that is only digits (IMSI, IMEI): boot URCs can land inside a response. */
 export function firstNumber(lines: string[]): string {
-  for (let index = 0; index < lines.length; index++) if (/^[0-9]{6,20}$/.test(lines[index]!)) return lines[index]!;
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index]!;
+    if (line.length >= 6 && line.length <= 20 && isDigits(line)) return line;
+  }
   return '';
 }
 

@@ -86,10 +86,20 @@ export function parameters(line: string, prefix?: string): string[] {
   return fields;
 }
 
+/** True when `text` is one or more decimal digits only. (No RegExp: Espruino's lacks quantifiers like {n} and ?.) */
+export function isDigits(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 48 || code > 57) return false;
+  }
+  return true;
+}
+
 /** Integer value of a decimal field, or NaN for anything that is not an optional '-' and digits. */
 export function integer(field: string | undefined): number {
   if (field === undefined) return NaN;
   const text = field.trim();
-  if (!/^-?[0-9]+$/.test(text)) return NaN;
+  if (!isDigits(text.charAt(0) === '-' ? text.substring(1) : text)) return NaN;
   return parseInt(text, 10);
 }

@@ -2,6 +2,7 @@
  * 3GPP timer encodings used by AT+CPSMS (TS 27.007 §7.38, values coded as in TS 24.008 §10.5.7.4a and
  * §10.5.7.3) and the +CCLK time format, ES5-safe (no Date.UTC: Espruino lacks it).
  */
+import { isDigits } from './text';
 
 /** T3412 extended ("GPRS Timer 3"): unit bits 8..6 -> seconds per step. */
 const timer3Units: Array<[string, number]> = [
@@ -47,7 +48,8 @@ export function encodeActiveTime(seconds: number): string | null {
 }
 
 function decode(bits: string, units: Array<[string, number]>): number | null {
-  if (!/^[01]{8}$/.test(bits)) return null;
+  if (bits.length !== 8) return null;
+  for (let index = 0; index < 8; index++) if (bits.charAt(index) !== '0' && bits.charAt(index) !== '1') return null;
   const unitBits = bits.substring(0, 3);
   let value = 0;
   for (let index = 3; index < 8; index++) value = value * 2 + (bits.charAt(index) === '1' ? 1 : 0);
@@ -80,16 +82,35 @@ export function daysFromCivil(year: number, month: number, day: number): number 
  * into epoch milliseconds UTC. Quotes and a leading "+CCLK:" are tolerated. Null when malformed.
  */
 export function parseClock(text: string): number | null {
-  const match = /(\d\d)\/(\d\d)\/(\d\d),(\d\d):(\d\d):(\d\d)([+-]\d\d?)?/.exec(text);
-  if (!match) return null;
-  const year = 2000 + parseInt(match[1]!, 10);
-  const month = parseInt(match[2]!, 10);
-  const day = parseInt(match[3]!, 10);
-  const hours = parseInt(match[4]!, 10);
-  const minutes = parseInt(match[5]!, 10);
-  const seconds = parseInt(match[6]!, 10);
+  // Written without RegExp: Espruino's has no {n} or ? quantifiers. Find "yy/MM/dd,hh:mm:ss" by its slashes.
+  const start = text.indexOf('/') - 2;
+  if (start < 0) return null;
+  const field = (offset: number): number => {
+    const digits = text.substr(start + offset, 2);
+    return isDigits(digits) && digits.length === 2 ? parseInt(digits, 10) : NaN;
+  };
+  const separators = '//,::';
+  const offsets = [2, 5, 8, 11, 14];
+  for (let index = 0; index < offsets.length; index++) {
+    if (text.charAt(start + offsets[index]!) !== separators.charAt(index)) return null;
+  }
+  const year = 2000 + field(0);
+  const month = field(3);
+  const day = field(6);
+  const hours = field(9);
+  const minutes = field(12);
+  const seconds = field(15);
+  if (isNaN(year + month + day + hours + minutes + seconds)) return null;
   if (month < 1 || month > 12 || day < 1 || day > 31 || hours > 23 || minutes > 59 || seconds > 60) return null;
-  const quarters = match[7] ? parseInt(match[7], 10) : 0;
+  // Optional zone: sign and one or two digits, in quarter hours.
+  let quarters = 0;
+  const sign = text.charAt(start + 17);
+  if (sign === '+' || sign === '-') {
+    let digits = text.charAt(start + 18);
+    if (isDigits(text.charAt(start + 19))) digits += text.charAt(start + 19);
+    if (!isDigits(digits)) return null;
+    quarters = parseInt(digits, 10) * (sign === '-' ? -1 : 1);
+  }
   const localSeconds = ((daysFromCivil(year, month, day) * 24 + hours) * 60 + minutes) * 60 + seconds;
   return (localSeconds - quarters * 900) * 1000;
 }

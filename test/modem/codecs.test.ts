@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { decimal, fromHex, integer, parameters, toHex } from '../../firmware/modem/text';
+import { decimal, fromHex, integer, isDigits, parameters, toHex } from '../../firmware/modem/text';
 import { daysFromCivil, decodeActiveTime, decodePeriodicTau, encodeActiveTime, encodePeriodicTau, parseClock } from '../../firmware/modem/timers';
 
 describe('modem text helpers', () => {
@@ -21,6 +21,14 @@ describe('modem text helpers', () => {
     assert.equal(fromHex('ABC'), null);
     assert.equal(fromHex('zz'), null);
     assert.equal(fromHex('0x'), null);
+  });
+
+  it('checks digits without RegExp (Espruino has no {n} or ? quantifiers)', () => {
+    assert.equal(isDigits('0123456789'), true);
+    assert.equal(isDigits(''), false);
+    assert.equal(isDigits('12a'), false);
+    assert.equal(isDigits('-1'), false);
+    assert.equal(isDigits(' 1'), false);
   });
 
   it('splits parameters at commas outside quotes and parses strict integers', () => {
@@ -71,8 +79,31 @@ describe('PSM timers and network time', () => {
     assert.equal(parseClock('+CCLK: "26/08/01,14:00:05+08"'), utc);
     assert.equal(parseClock('+CCLK: "26/08/01,08:30:05-14"'), utc);
     assert.equal(parseClock('+CCLK: 26/08/01,12:00:05'), utc);
+    assert.equal(parseClock('+CCLK: 26/08/01,11:00:05-4'), utc, 'one-digit zone');
     assert.equal(parseClock('+CCLK: 26/13/01,12:00:05+00'), null);
+    assert.equal(parseClock('+CCLK: 26/08/01 12:00:05+00'), null);
+    assert.equal(parseClock('+CCLK: 26/08/01,12:0x:05+00'), null);
     assert.equal(parseClock('+CCLK: garbage'), null);
+    assert.equal(parseClock('/'), null);
+  });
+
+  it('parses every well-formed time the modems can print (property, against Date)', () => {
+    fc.assert(
+      fc.property(
+        fc.date({ min: new Date('2000-01-02T00:00:00Z'), max: new Date('2099-12-30T23:59:59Z'), noInvalidDate: true }),
+        fc.integer({ min: -48, max: 56 }),
+        (date, quarters) => {
+          const utc = Math.floor(date.getTime() / 1000) * 1000;
+          const local = new Date(utc + quarters * 900000);
+          const two = (value: number): string => String(value).padStart(2, '0');
+          const text =
+            two(local.getUTCFullYear() % 100) + '/' + two(local.getUTCMonth() + 1) + '/' + two(local.getUTCDate()) + ',' +
+            two(local.getUTCHours()) + ':' + two(local.getUTCMinutes()) + ':' + two(local.getUTCSeconds()) +
+            (quarters < 0 ? '-' : '+') + two(Math.abs(quarters));
+          assert.equal(parseClock('+CCLK: "' + text + '"'), utc, text);
+        },
+      ),
+    );
   });
 
   it('counts days like Date.UTC does (which Espruino lacks)', () => {
