@@ -1,5 +1,8 @@
 import { strict as assert } from 'node:assert';
 import type { HalError } from '../../hal/interfaces';
+import type { Bme280Reading } from '../../firmware/sensors/bme280';
+import type { PressureReading } from '../../firmware/sensors/lps22hb';
+import type { HumidityReading } from '../../firmware/sensors/sensirion';
 import { Bme280 } from '../../firmware/sensors/bme280';
 import { scanI2cBus } from '../../firmware/sensors/bus-scan';
 import { Lps22hb } from '../../firmware/sensors/lps22hb';
@@ -32,7 +35,7 @@ describe('I2C sensor drivers', () => {
   for (const device of [sht3x, bme280, shtc3, lps22hb, opt3001]) i2c.attach(device as unknown as ModelDevice);
 
   it('SHT3x: single shot, CRC checked, datasheet conversion', () => {
-    const { error, value } = measure(clock, (done) => new Sht3x(i2c, hal, 0x45).measure(done));
+    const { error, value } = measure<HumidityReading>(clock, (done) => new Sht3x(i2c, hal, 0x45).measure(done));
     assert.equal(error, null);
     assert.ok(Math.abs(value!.temperature - 23.4) < 0.01 && Math.abs(value!.humidity - 56.7) < 0.01, JSON.stringify(value));
     sht3x.corruptCrc = true;
@@ -42,7 +45,7 @@ describe('I2C sensor drivers', () => {
   });
 
   it('BME280: trimming, forced mode, section 8.1 compensation', () => {
-    const { error, value } = measure(clock, (done) => new Bme280(i2c, hal, 0x77).measure(done));
+    const { error, value } = measure<Bme280Reading>(clock, (done) => new Bme280(i2c, hal, 0x77).measure(done));
     assert.equal(error, null);
     assert.ok(Math.abs(value!.temperature - 18.25) < 0.01, `temperature ${value!.temperature}`);
     assert.ok(Math.abs(value!.pressure - 98765) < 2, `pressure ${value!.pressure}`);
@@ -50,14 +53,14 @@ describe('I2C sensor drivers', () => {
   });
 
   it('RAK5010 on-board sensors: SHTC3, LPS22HB, OPT3001', () => {
-    const humidity = measure(clock, (done) => new Shtc3(i2c, hal).measure(done));
+    const humidity = measure<HumidityReading>(clock, (done) => new Shtc3(i2c, hal).measure(done));
     assert.equal(humidity.error, null);
     assert.ok(Math.abs(humidity.value!.temperature - 22.25) < 0.01 && Math.abs(humidity.value!.humidity - 51.5) < 0.01);
     assert.equal(shtc3.asleep, true, 'put back to sleep');
-    const pressure = measure(clock, (done) => new Lps22hb(i2c, hal).measure(done));
+    const pressure = measure<PressureReading>(clock, (done) => new Lps22hb(i2c, hal).measure(done));
     assert.equal(pressure.error, null);
     assert.ok(Math.abs(pressure.value!.pressure - 1013.25) < 0.001 && Math.abs(pressure.value!.temperature - 23.5) < 0.01);
-    const light = measure(clock, (done) => new Opt3001(i2c, hal).measure(done));
+    const light = measure<number>(clock, (done) => new Opt3001(i2c, hal).measure(done));
     assert.equal(light.error, null);
     assert.ok(Math.abs(light.value! - 1234.56) / 1234.56 < 0.002, `lux ${light.value}`);
   });
