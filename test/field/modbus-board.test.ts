@@ -38,8 +38,8 @@ describe('field interfaces in the firmware bundle on the virtual board: Modbus',
         ],
       },
     };
-    const built = await bundle({ board: loadBoard('pico-bc66'), entry, config, budgetBytes: fixtureBudget });
-    const board = new VirtualBoard(loadBoard('pico-bc66'));
+    const built = await bundle({ board: loadBoard('rak5010'), entry, config, budgetBytes: fixtureBudget });
+    const board = new VirtualBoard(loadBoard('rak5010'));
     const sdm630 = new ModbusMeterModel(board.clock, board.rs485Bus!, 1, loadProfileJson('eastron-sdm630'));
     const water = new ModbusMeterModel(board.clock, board.rs485Bus!, 2, loadProfileJson('tuf2000-water'));
     const expected = { energy: fillMeter(sdm630), water: fillMeter(water) };
@@ -85,8 +85,8 @@ describe('field interfaces in the firmware bundle on the virtual board: Modbus',
         ],
       },
     };
-    const built = await bundle({ board: loadBoard('pico-bc66'), entry, config, budgetBytes: fixtureBudget });
-    const board = new VirtualBoard(loadBoard('pico-bc66'));
+    const built = await bundle({ board: loadBoard('rak5010'), entry, config, budgetBytes: fixtureBudget });
+    const board = new VirtualBoard(loadBoard('rak5010'));
     const sdm630 = new ModbusMeterModel(board.clock, board.rs485Bus!, 1, loadProfileJson('eastron-sdm630'));
     const water = new ModbusMeterModel(board.clock, board.rs485Bus!, 2, loadProfileJson('tuf2000-water'));
     fillMeter(sdm630);
