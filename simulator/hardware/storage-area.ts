@@ -256,7 +256,11 @@ export class StorageArea {
     header[3] = raw >>> 24;
     header.set(name, 4);
     this.flash.write(freeAddress, header);
-    return { address: freeAddress + headerBytes, header: this.header(freeAddress).header };
+    // Like jsfCreateFile, report the header it meant to write: if the slot was not blank (a header torn by a
+    // power cut), flash now holds the AND of both, and the file is silently broken, as on a board.
+    const name28 = name.slice(0, nameBytes);
+    const firstChars = (name28[0]! | (name28[1]! << 8) | (name28[2]! << 16) | (name28[3]! << 24)) >>> 0;
+    return { address: freeAddress + headerBytes, header: { raw, size: size & 0x00ffffff, flags, name: name28, firstChars } };
   }
 
   /** jsfWriteFile. Throws StorageException with Espruino's messages; returns true on success. */
