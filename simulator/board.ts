@@ -104,6 +104,7 @@ export class VirtualBoard extends EventEmitter implements BoardServices {
     this.flash = new NorFlash(definition.storage.bytes, definition.storage.pageSize);
     this.flash.onPowerCut = () => this.cutPower('flash write interrupted by the power-cut injector');
     this.storage = new StorageArea(this.flash, this.mcu.flashAlignment);
+    this.storage.onConsole = (text) => this.session?.print(text);
     this.gpio = new Gpio(this.clock, definition.pins, definition.battery?.referenceVolts ?? 3.3);
     this.power = new McuPower(this.clock, this.mcu);
     this.power.running = false;

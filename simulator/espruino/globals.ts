@@ -11,7 +11,7 @@ import { createPinApi } from './pins';
 import { EspruinoSerialPort } from './serial';
 import type { EspruinoSession } from './session';
 import { createStorageModule } from './storage';
-import { createTimers, installVirtualDate } from './timers';
+import { createTimers, installEspruinoJson, installVirtualDate } from './timers';
 
 export const espruinoVersion = '2v29';
 
@@ -162,5 +162,6 @@ export function createGlobals(session: EspruinoSession): Record<string, unknown>
     },
   });
   installVirtualDate(session);
+  installEspruinoJson(session);
   return globals;
 }

@@ -103,6 +103,28 @@ export function createTimers(session: EspruinoSession): Record<string, unknown> 
   };
 }
 
+/**
+ * Espruino's JSON.stringify escapes every character below 0x20 or from 0x7F up as \uXXXX with upper-case hex
+ * (JSON_ALL_UNICODE_ESCAPE), where V8 writes them raw (and lower-case for control characters).
+ */
+export function installEspruinoJson(session: EspruinoSession): void {
+  session.sandbox.run(
+    String.raw`(function () {
+      var stringify = JSON.stringify;
+      JSON.stringify = function (value, replacer, space) {
+        var text = stringify(value, replacer, space);
+        if (typeof text !== 'string') return text;
+        return text.replace(/\\u00([0-1][0-9a-f])|[\u007f-\uffff]/g, function (match, control) {
+          var code = control ? parseInt(control, 16) : match.charCodeAt(0);
+          var hex = code.toString(16).toUpperCase();
+          return '\\u' + '0000'.substr(hex.length) + hex;
+        });
+      };
+    })()`,
+    'espruino-json.js',
+  );
+}
+
 /** Replace the sandbox's Date so that `new Date()` and `Date.now()` read the virtual board's clock. */
 export function installVirtualDate(session: EspruinoSession): void {
   const install = session.sandbox.run(

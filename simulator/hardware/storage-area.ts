@@ -74,6 +74,8 @@ function namesEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 export class StorageArea {
   readonly end: number;
+  /** Where the interpreter's console messages go (compaction prints progress, as jsfCompactInternal does). */
+  onConsole: ((text: string) => void) | null = null;
 
   constructor(
     readonly flash: NorFlash,
@@ -379,6 +381,8 @@ export class StorageArea {
   }
 
   private compactFrom(startAddress: number, swapSize: number): boolean {
+    this.onConsole?.('Compacting... ');
+    let lastProgress = 0;
     const buffer = new Uint8Array(Math.max(swapSize, 1));
     const state = { writeAddress: startAddress, head: 0, tail: 0, used: 0 };
     const flush = (readAddress: number): void => {
@@ -426,6 +430,11 @@ export class StorageArea {
             state.head = (state.head + length) % swapSize;
             flush(alignedPointer);
           }
+          const progress = (address! - startAddress) >> 14;
+          if (progress !== lastProgress) {
+            this.onConsole?.('\x08' + '/-\\|'[progress & 3]);
+            lastProgress = progress;
+          }
         }
         const step = this.next(address!, header, true);
         address = step.address;
@@ -441,6 +450,7 @@ export class StorageArea {
       const last = address ?? this.end;
       this.flash.eraseRange(writeAddress, last - writeAddress);
     }
+    this.onConsole?.('\n');
     return true;
   }
 }
