@@ -6,6 +6,8 @@
  * - the text parses as ECMAScript 5 (no arrow functions, classes, let/const, destructuring, spread, default or
  *   rest parameters, template literals, async, generators, `**`, optional chaining...);
  * - no labeled statement (Espruino fails on them even though ES5 has them);
+ * - regular expressions use only what Espruino's RegExp engine has: no `?` quantifier (nor lazy `*?`/`+?`), no
+ *   `{n,m}` counts, no `(?:`, lookaround or named groups, no flags but g and i (it silently mismatches otherwise);
  * - no reference to a global Espruino does not have (Map, Set, Symbol, ...), no call to an absent static
  *   (Array.from, Math.trunc, Object.freeze, ...), no `.lastIndexOf`, no `Math.pow` (imprecise there: it must
  *   never do integer or bit arithmetic), and no `Builtin.prototype.method` lookup (undefined on Espruino).
@@ -102,6 +104,19 @@ export function checkEspruinoCompatibility(code: string, locate?: LocateFunction
     node.type === 'Identifier' && !declared.has(node.name);
 
   walk.ancestor(program, {
+    Literal(node) {
+      const regex = (node as acorn.Literal & { regex?: { pattern: string; flags: string } }).regex;
+      if (!regex) return;
+      const problem = unsupportedRegexFeature(regex.pattern, regex.flags);
+      const at = node.loc!.start;
+      if (problem) report('regular expression', `/${regex.pattern}/${regex.flags}: ${problem}`, at.line, at.column);
+    },
+    NewExpression(node) {
+      checkRegExpConstruction(node);
+    },
+    CallExpression(node) {
+      checkRegExpConstruction(node);
+    },
     LabeledStatement(node) {
       const at = node.loc!.start;
       report('labeled statement', `labeled statement "${node.label.name}:" (labels fail on Espruino)`, at.line, at.column);
@@ -139,6 +154,46 @@ export function checkEspruinoCompatibility(code: string, locate?: LocateFunction
     },
   });
   return violations;
+
+  function checkRegExpConstruction(node: acorn.NewExpression | acorn.CallExpression): void {
+    if (node.callee.type !== 'Identifier' || node.callee.name !== 'RegExp' || declared.has('RegExp')) return;
+    const [pattern, flags] = node.arguments;
+    const at = node.loc!.start;
+    if (!pattern || pattern.type !== 'Literal' || typeof pattern.value !== 'string') {
+      report('regular expression', 'RegExp built from a computed pattern cannot be checked for what Espruino supports; use a literal', at.line, at.column);
+      return;
+    }
+    const flagText = flags && flags.type === 'Literal' && typeof flags.value === 'string' ? flags.value : '';
+    const problem = unsupportedRegexFeature(pattern.value, flagText);
+    if (problem) report('regular expression', `RegExp(${JSON.stringify(pattern.value)}): ${problem}`, at.line, at.column);
+  }
+}
+
+/**
+ * What Espruino 2v29's RegExp engine lacks (measured: it returns no match instead of failing), or null.
+ * It has literals, ., character classes, \d \s \w, anchors, groups, alternation, * and +, and flags g and i.
+ */
+export function unsupportedRegexFeature(pattern: string, flags: string): string | null {
+  for (const flag of flags) if (flag !== 'g' && flag !== 'i') return `flag "${flag}" is not supported by Espruino's RegExp`;
+  let inClass = false;
+  for (let index = 0; index < pattern.length; index++) {
+    const character = pattern[index];
+    if (character === '\\') {
+      index++;
+      continue;
+    }
+    if (inClass) {
+      if (character === ']') inClass = false;
+      continue;
+    }
+    if (character === '[') inClass = true;
+    else if (character === '(' && pattern[index + 1] === '?') return 'groups like (?: (?= (?! (?< are not supported by Espruino\'s RegExp';
+    else if (character === '?') return 'the ? quantifier (and lazy *? +?) is not supported by Espruino\'s RegExp: spell the alternatives out';
+    else if (character === '{' && /^\{\d+(,\d*)?\}/.test(pattern.slice(index))) {
+      return 'counted repetition {n,m} is not supported by Espruino\'s RegExp: repeat the atom or check the length separately';
+    }
+  }
+  return null;
 }
 
 /** Render violations as build output: one line each, naming construct and (where known) the source file and line. */

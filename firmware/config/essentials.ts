@@ -22,7 +22,8 @@ function integerIn(value: unknown, minimum: number, maximum: number): boolean {
   return typeof value === 'number' && value === Math.floor(value) && value >= minimum && value <= maximum;
 }
 
-const namePattern = /^[a-z][a-z0-9_]{0,23}$/;
+// Espruino's RegExp has no {n,m} counts: check the length separately.
+const namePattern = /^[a-z][a-z0-9_]*$/;
 
 export function checkConfigEssentials(config: unknown, board?: BoardDefinition | null): ConfigProblem | null {
   if (!isObject(config)) return { path: '', message: 'config must be an object' };
@@ -36,7 +37,7 @@ export function checkConfigEssentials(config: unknown, board?: BoardDefinition |
     for (let index = 0; index < board.digitalOutputs.length; index++) boardOutputs[board.digitalOutputs[index].name] = true;
   }
   const checkName = (item: Json, path: string): ConfigProblem | null => {
-    if (typeof item.name !== 'string' || !namePattern.test(item.name)) return { path: path + '/name', message: 'must be a lower-case identifier of at most 24 characters' };
+    if (typeof item.name !== 'string' || item.name.length > 24 || !namePattern.test(item.name)) return { path: path + '/name', message: 'must be a lower-case identifier of at most 24 characters' };
     if (names[item.name]) return { path: path + '/name', message: 'duplicate name "' + item.name + '" (also at ' + names[item.name] + ')' };
     names[item.name] = path;
     return null;

@@ -58,6 +58,16 @@ const forbidden: Array<[string, string, string]> = [
   ['Array.prototype lookup', 'var s = Array.prototype.slice.call(arguments);', 'Array.prototype.slice'],
   ['String.prototype lookup', 'var c = String.prototype.charCodeAt.call(s, 0);', 'String.prototype.charCodeAt'],
   ['computed Array.from', 'var a = Array["from"](x);', 'Array.from'],
+  // Espruino's RegExp silently fails to match these (measured on 2v29).
+  ['regex ? quantifier', 'var r = /^ab?c$/;', 'regular expression'],
+  ['regex lazy quantifier', 'var r = /a+?/;', 'regular expression'],
+  ['regex counted repetition', 'var r = /^[a-z]{2,3}$/;', 'regular expression'],
+  ['regex exact count', 'var r = /^a{2}$/;', 'regular expression'],
+  ['regex non-capturing group', 'var r = /^(?:ab)+$/;', 'regular expression'],
+  ['regex lookahead', 'var r = /a(?=b)/;', 'regular expression'],
+  ['regex multiline flag', 'var r = /^b$/m;', 'regular expression'],
+  ['RegExp from a string', 'var r = new RegExp("^x{2}$");', 'regular expression'],
+  ['RegExp from a computed pattern', 'var r = RegExp(text);', 'regular expression'],
 ];
 
 describe('Espruino compatibility gate', () => {
@@ -84,6 +94,7 @@ describe('Espruino compatibility gate', () => {
       'var s = [].slice.call(arguments); var ok = ({}).hasOwnProperty.call(o, "a");',
       'var own = Object.prototype.hasOwnProperty.call(o, "a");',
       'var n = (x >>> 0) * 65536; var v = new DataView(new ArrayBuffer(4)); Promise.all([Promise.resolve(1)]);',
+      'var r = /^\\+CME ERROR: (\\d+)$/; var q = /[?{}]/g; var s = /^"([^"]*)",\\d+\\?$/i; var t = new RegExp("a+b*", "g");',
     ].join('\n');
     assert.deepEqual(checkEspruinoCompatibility(code), []);
   });
