@@ -143,7 +143,11 @@ export interface Clock {
   clearInterval(id: number): void;
 }
 
-/** A hardware watchdog: once started it cannot be stopped; if `kick` is not called within `timeout` ms the board resets. */
+/**
+ * A hardware watchdog: once started it cannot be stopped; if `kick` is not called within `timeout` ms the board
+ * resets. Parts limit the timeout (STM32 IWDG under Espruino: 26.2 s; nRF52: hours): beyond it `start` throws
+ * HalError 'invalid-argument' and the watchdog runs at its longest timeout.
+ */
 export interface Watchdog {
   start(timeoutMilliseconds: number): void;
   kick(): void;

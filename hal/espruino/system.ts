@@ -11,13 +11,19 @@ export class EspruinoWatchdog implements Watchdog {
   constructor(private readonly api: EspruinoApi) {}
 
   start(timeoutMilliseconds: number): void {
-    if (typeof timeoutMilliseconds !== 'number' || !(timeoutMilliseconds >= 100 && timeoutMilliseconds <= 600000)) {
-      throw new HalError('invalid-argument', 'Watchdog', 'timeout must be 100..600000 ms, got ' + String(timeoutMilliseconds));
+    if (typeof timeoutMilliseconds !== 'number' || !(timeoutMilliseconds >= 100 && timeoutMilliseconds <= 2147483647)) {
+      throw new HalError('invalid-argument', 'Watchdog', 'timeout must be at least 100 ms, got ' + String(timeoutMilliseconds));
     }
     if (this.started) throw new HalError('busy', 'Watchdog', 'the watchdog is already running and cannot be reconfigured');
     this.started = true;
-    // isAuto=false: Espruino would otherwise kick it from its idle loop, which runs even when our main loop is stuck.
-    this.api.E.enableWatchdog(timeoutMilliseconds / 1000, false);
+    try {
+      // isAuto=false: Espruino would otherwise kick it from its idle loop, which runs even when our main loop is stuck.
+      this.api.E.enableWatchdog(timeoutMilliseconds / 1000, false);
+    } catch (caught) {
+      // STM32's IWDG tops out at 26.2 s: Espruino starts it at its maximum and then throws.
+      const message = caught && (caught as { message?: string }).message ? String((caught as { message: string }).message) : String(caught);
+      throw new HalError('invalid-argument', 'Watchdog', message + ' (the watchdog is now running at its longest timeout: kick it sooner)');
+    }
   }
 
   kick(): void {

@@ -21,7 +21,11 @@ class EspruinoE extends EspruinoEvents {
     this.session.assertAlive();
     let seconds = Number(timeout);
     if (!(seconds >= 0)) seconds = 1;
-    this.session.board.watchdogEnable(seconds * 1000, isAuto === undefined || !!isAuto);
+    const maximum = this.session.board.mcu.watchdogMaxMs;
+    const automatic = isAuto === undefined || !!isAuto;
+    // Like jshEnableWatchDog: the watchdog starts at the limit, then the call reports the error.
+    this.session.board.watchdogEnable(Math.min(seconds * 1000, maximum), automatic);
+    if (seconds * 1000 > maximum) throw this.session.realm.error('Maximum watchdog timeout exceeded');
   }
 
   kickWatchdog(): void {

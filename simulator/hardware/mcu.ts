@@ -32,6 +32,8 @@ export interface McuModel {
   sleepsDeeplyByItself: boolean;
   /** True when getTime() keeps counting across a watchdog/software reset (STM32 RTC on LSE), false when it restarts. */
   timeSurvivesReset: boolean;
+  /** Longest watchdog timeout the part can do, ms (E.enableWatchdog throws beyond it and runs at this maximum). */
+  watchdogMaxMs: number;
 }
 
 const nrf52840: McuModel = {
@@ -49,6 +51,8 @@ const nrf52840: McuModel = {
   currents: { run: 6, sleep: 0.02, deepSleep: 0.02, sleepWithUart: 1 },
   sleepsDeeplyByItself: true,
   timeSurvivesReset: false,
+  // WDT CRV is 32 bits of the 32.768 kHz clock (targets/nrf5x jshEnableWatchDog: CRV = timeout * 32768).
+  watchdogMaxMs: (0xffffffff / 32768) * 1000,
 };
 
 const stm32f401: McuModel = {
@@ -71,6 +75,8 @@ const stm32f401: McuModel = {
   currents: { run: 32, sleep: 11, deepSleep: 0.02 },
   sleepsDeeplyByItself: false,
   timeSurvivesReset: true,
+  // targets/stm32 jshEnableWatchDog: IWDG prescaler 256 on a 40 kHz LSI, reload at most 0xFFF: 26.2 s.
+  watchdogMaxMs: (0xfff * 256 * 1000) / 40000,
 };
 
 const stm32l476: McuModel = {
@@ -91,6 +97,7 @@ const stm32l476: McuModel = {
   currents: { run: 8, sleep: 2.7, deepSleep: 0.0014 },
   sleepsDeeplyByItself: false,
   timeSurvivesReset: true,
+  watchdogMaxMs: (0xfff * 256 * 1000) / 40000,
 };
 
 const linux: McuModel = {
@@ -103,6 +110,7 @@ const linux: McuModel = {
   currents: { run: 0, sleep: 0, deepSleep: 0 },
   sleepsDeeplyByItself: true,
   timeSurvivesReset: true,
+  watchdogMaxMs: Number.MAX_SAFE_INTEGER,
 };
 
 const byEspruinoBoard: Record<string, McuModel> = {
