@@ -1,7 +1,7 @@
 /**
  * Acceptance: the gateway killed with SIGKILL at random moments while retrying terminals send; afterwards every
- * reading the gateway acknowledged has been published. Rounds: UDT_SIGKILL_ROUNDS (default 25 in `npm test`;
- * the acceptance run uses 100: `UDT_SIGKILL_ROUNDS=100 npx mocha test/gateway/sigkill.test.ts`).
+ * reading the gateway acknowledged has been published. Rounds: UDT_SIGKILL_ROUNDS (default 100, about half a minute);
+ * fewer for a quick run: `UDT_SIGKILL_ROUNDS=10 npx mocha test/gateway/sigkill.test.ts`).
  */
 import { strict as assert } from 'node:assert';
 import { DeviceRegistry } from '../../gateway/store/registry';
@@ -13,7 +13,7 @@ import { Observer, temporaryDirectory, testImei } from './support/harness';
 import { ExchangeTimeout, Terminal } from './support/terminal';
 import type { DeviceSecrets } from '../../gateway/store/registry';
 
-const rounds = Number(process.env.UDT_SIGKILL_ROUNDS ?? 25);
+const rounds = Number(process.env.UDT_SIGKILL_ROUNDS ?? 100);
 
 function pause(milliseconds: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, milliseconds));
@@ -112,7 +112,9 @@ describe(`gateway: SIGKILL at random moments (${rounds} rounds) loses no acknowl
         await pause(Math.random() * 250);
         killedBeforeReady++;
       } else {
+        const spawnedAt = Date.now();
         await child.ready;
+        if (process.env.UDT_SIGKILL_TRACE) process.stdout.write(`round ${round}: ready after ${Date.now() - spawnedAt} ms\n`);
         await pause(Math.random() * 400);
       }
       child.process.kill('SIGKILL');
@@ -124,15 +126,23 @@ describe(`gateway: SIGKILL at random moments (${rounds} rounds) loses no acknowl
     await pause(1000);
     for (const sender of senders) await sender.stop();
     const expected = senders.flatMap((sender) => [...sender.acknowledged].map((id) => `${sender.imei}/${id}`));
-    const published = (): Set<string> => new Set(observer.messages.map((message) => `${message.json().device}/${message.json().readingId}`));
-    await observer.waitFor(() => expected.every((key) => published().has(key)), 'every acknowledged reading', 60000).catch(() => undefined);
-    const lost = expected.filter((key) => !published().has(key));
-    const duplicates = observer.messages.length - published().size;
+    const published = new Set<string>();
+    let counted = 0;
+    const collect = (): Set<string> => {
+      for (; counted < observer.messages.length; counted++) {
+        const reading = observer.messages[counted]!.json();
+        published.add(`${reading.device}/${reading.readingId}`);
+      }
+      return published;
+    };
+    await observer.waitFor(() => expected.every((key) => collect().has(key)), 'every acknowledged reading', 60000).catch(() => undefined);
+    const lost = expected.filter((key) => !collect().has(key));
+    const duplicates = observer.messages.length - collect().size;
     child.process.kill('SIGTERM');
     assert.equal(await child.exited, 0, 'graceful shutdown on SIGTERM');
     process.stdout.write(
       `      ${rounds} SIGKILLs (${killedBeforeReady} during start-up): ${expected.length} readings acknowledged, ` +
-        `${published().size} distinct published, ${lost.length} lost, ${duplicates} duplicate publishes (at-least-once after a kill)\n`,
+        `${published.size} distinct published, ${lost.length} lost, ${duplicates} duplicate publishes (at-least-once after a kill)\n`,
     );
     assert.ok(expected.length >= rounds, `the terminals made progress (${expected.length} acknowledged)`);
     assert.deepEqual(lost, [], 'no acknowledged reading is lost');
