@@ -2,12 +2,14 @@ import { Command, CommanderError } from 'commander';
 import { registerBoardsCommand } from './commands/boards';
 import { registerBuildCommand } from './commands/build';
 import { registerGatewayCommand } from './commands/gateway';
+import { registerSimCommand } from './commands/sim';
 
 /** Every command module registers itself here; keep the list in the order `udt --help` shows it. */
 const commandRegistrations: Array<(program: Command) => void> = [
   registerBuildCommand,
   registerBoardsCommand,
   registerGatewayCommand,
+  registerSimCommand,
 ];
 
 export function createProgram(): Command {
