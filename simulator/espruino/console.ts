@@ -5,6 +5,7 @@
  * \x10 (DLE, as EspruinoTools sends) runs without echo or result; output that arrives while the prompt is
  * shown clears the line with "\r\x1b[J" and the prompt is drawn again afterwards. "\n" goes out as "\r\n".
  */
+import * as acorn from 'acorn';
 import type { VirtualClock } from '../clock';
 import { UartLink, type SerialEndpoint } from '../wire';
 import { bytesToLatin1 } from './data';
@@ -44,6 +45,18 @@ export function isComplete(code: string): boolean {
     else if (char === '}' || char === ']' || char === ')') depth--;
   }
   return depth <= 0 && quote === null;
+}
+
+function lastDeclaredName(code: string): string | null {
+  try {
+    const program = acorn.parse(code, { ecmaVersion: 'latest', sourceType: 'script' });
+    const last = program.body[program.body.length - 1];
+    if (last?.type !== 'VariableDeclaration' || last.kind !== 'var') return null;
+    const declarator = last.declarations[last.declarations.length - 1]!;
+    return declarator.id.type === 'Identifier' && declarator.init ? declarator.id.name : null;
+  } catch {
+    return null;
+  }
 }
 
 export class ConsoleDevice {
@@ -173,6 +186,9 @@ export class ConsoleDevice {
     }
     this.inRepl = true;
     const result = session.evaluate(code, 'REPL');
+    // Espruino's `var x = 3` evaluates to 3 (V8's completion value is undefined): show the last declared value.
+    const declared = result.failed ? null : lastDeclaredName(code);
+    if (declared) result.value = session.realm.get<Record<string, unknown>>('globalThis')[declared];
     this.inRepl = false;
     if (!session.alive) return;
     if (!result.failed && echoLine) this.link.a.write('=' + inspect(result.value, true).replace(/\n/g, '\r\n') + '\r\n');

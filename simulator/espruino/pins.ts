@@ -55,6 +55,11 @@ export class EspruinoPin {
     return this.name;
   }
 
+  /** JSON.stringify gives the pin's name (Espruino's JSON_PIN_TO_STRING). */
+  toJSON(): string {
+    return this.name;
+  }
+
   valueOf(): number {
     return this.index;
   }
