@@ -12,8 +12,8 @@
 import { EventEmitter } from 'node:events';
 import type { BoardDefinition } from '../hal/board';
 import { VirtualClock } from './clock';
-import { createEspruinoCrypto, EspruinoCryptoException } from './espruino-crypto';
 import { ConsoleDevice } from './espruino/console';
+import { createCryptoModule } from './espruino/crypto-module';
 import { bytesToLatin1, latin1ToBytes } from './espruino/data';
 import { BoardHalt, EspruinoSession, type BoardServices } from './espruino/session';
 import { EnergyMeter, McuPower } from './hardware/energy';
@@ -361,35 +361,7 @@ export class VirtualBoard extends EventEmitter implements BoardServices {
   }
 
   createCrypto(session: EspruinoSession): unknown {
-    const native = this.definition.nativeCrypto;
-    if (!native.aes && !native.sha256) return null;
-    const realm = session.realm;
-    const module = createEspruinoCrypto({
-      aes: native.aes,
-      sha512: false,
-      printError: (line) => session.print(line + '\n'),
-      newArrayBuffer: (length) => realm.arrayBuffer(new Uint8Array(length)),
-    }) as unknown as Record<string, unknown>;
-    const wrap = (target: Record<string, unknown>): Record<string, unknown> => {
-      const result: Record<string, unknown> = {};
-      for (const [key, value] of Object.entries(target)) {
-        if (typeof value === 'function') {
-          result[key] = (...args: unknown[]) => {
-            session.assertAlive();
-            try {
-              return (value as (...values: unknown[]) => unknown).apply(target, args);
-            } catch (error) {
-              if (error instanceof EspruinoCryptoException) throw realm.error(error.message);
-              throw error;
-            }
-          };
-        } else if (value && typeof value === 'object') {
-          result[key] = wrap(value as Record<string, unknown>);
-        }
-      }
-      return realm.object(result);
-    };
-    return wrap(module);
+    return createCryptoModule(this.definition, session);
   }
 
   // ---- boots -------------------------------------------------------------------------------------------------

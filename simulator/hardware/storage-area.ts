@@ -8,6 +8,7 @@
  * back only by compaction. The filename table of the Linux/Bangle.js builds is not modelled.
  */
 import type { NorFlash } from './flash';
+import { compactFrom } from './storage-compaction';
 
 export const headerBytes = 32;
 export const nameBytes = 28;
@@ -377,80 +378,6 @@ export class StorageArea {
     const stats = this.stats(true);
     if (!stats.trashBytes || stats.firstPageWithErasedFiles === null) return false;
     const swapSize = Math.min(stats.fileBytes, this.flash.pageSize + headerBytes);
-    return this.compactFrom(stats.firstPageWithErasedFiles, swapSize);
-  }
-
-  private compactFrom(startAddress: number, swapSize: number): boolean {
-    this.onConsole?.('Compacting... ');
-    let lastProgress = 0;
-    const buffer = new Uint8Array(Math.max(swapSize, 1));
-    const state = { writeAddress: startAddress, head: 0, tail: 0, used: 0 };
-    const flush = (readAddress: number): void => {
-      let nextFlashPage = this.nextPage(state.writeAddress) ?? this.end;
-      while (state.used) {
-        let length = state.used;
-        if (length + state.tail > swapSize) length = swapSize - state.tail;
-        if (length + state.writeAddress > nextFlashPage) length = nextFlashPage - state.writeAddress;
-        if (readAddress < nextFlashPage) return;
-        const page = this.flash.pageOf(state.writeAddress);
-        if (page && page.start === state.writeAddress) this.flash.erasePage(state.writeAddress);
-        this.flash.write(state.writeAddress, buffer.slice(state.tail, state.tail + length));
-        state.writeAddress += length;
-        nextFlashPage = this.nextPage(state.writeAddress) ?? this.end;
-        state.tail = (state.tail + length) % swapSize;
-        state.used -= length;
-      }
-    };
-    let address: number | null = startAddress;
-    let current = this.header(startAddress);
-    let header = current.header;
-    if (current.valid) {
-      for (;;) {
-        const isReal = header.firstChars !== 0 && (header.flags === 0 || header.flags === FileFlag.StorageFile || header.flags === FileFlag.Compressed);
-        if (isReal) {
-          const headerData = this.flash.read(address!, headerBytes);
-          for (const byte of headerData) {
-            buffer[state.head] = byte;
-            state.head = (state.head + 1) % swapSize;
-          }
-          state.used += headerBytes;
-          let alignedSize = this.align(header.size);
-          let alignedPointer = address! + headerBytes;
-          flush(alignedPointer);
-          while (alignedSize) {
-            let length = swapSize - state.used;
-            if (length > swapSize - state.head) length = swapSize - state.head;
-            if (state.tail > state.head && length > state.tail - state.head) length = state.tail - state.head;
-            if (length === 0) return false;
-            if (length > alignedSize) length = alignedSize;
-            buffer.set(this.flash.read(alignedPointer, length), state.head);
-            alignedSize -= length;
-            alignedPointer += length;
-            state.used += length;
-            state.head = (state.head + length) % swapSize;
-            flush(alignedPointer);
-          }
-          const progress = (address! - startAddress) >> 14;
-          if (progress !== lastProgress) {
-            this.onConsole?.('\x08' + '/-\\|'[progress & 3]);
-            lastProgress = progress;
-          }
-        }
-        const step = this.next(address!, header, true);
-        address = step.address;
-        header = step.header;
-        if (!step.valid) break;
-        current = { header, valid: true };
-      }
-    }
-    flush(this.end);
-    let writeAddress: number | null = state.writeAddress;
-    if (writeAddress !== startAddress) writeAddress = this.nextPage(writeAddress - 1);
-    if (writeAddress !== null) {
-      const last = address ?? this.end;
-      this.flash.eraseRange(writeAddress, last - writeAddress);
-    }
-    this.onConsole?.('\n');
-    return true;
+    return compactFrom(this, stats.firstPageWithErasedFiles, swapSize);
   }
 }
