@@ -54,9 +54,20 @@ export class Observer {
   static async connect(url: string, topics: string | string[] = 'udt/#', options: mqtt.IClientOptions = {}): Promise<Observer> {
     const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 200, ...options });
     const observer = new Observer(client);
+    // Connection errors are retried (a broker may still be starting); only a lasting failure fails the test.
+    let lastError: Error | null = null;
+    client.on('error', (error) => {
+      lastError = error;
+    });
     await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve());
-      client.once('error', reject);
+      const timer = setTimeout(() => {
+        client.end(true);
+        reject(new Error(`cannot connect to ${url}: ${lastError?.message ?? 'timeout'}`));
+      }, 10000);
+      client.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
     await client.subscribeAsync(topics, { qos: 1 });
     return observer;

@@ -1,0 +1,124 @@
+/**
+ * The gateway against Mosquitto (an external broker we did not write). Runs when a `mosquitto` binary is
+ * installed (CI: .ci/run installs it from Debian); otherwise each test is skipped with the reason printed.
+ */
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import type { Gateway } from '../../gateway/gateway';
+import type { DeviceSecrets } from '../../gateway/store/registry';
+import { Observer, startGateway, temporaryDirectory, testImei } from './support/harness';
+import { findExecutable, freeTcpPort, makeTestCertificates, Mosquitto } from './support/mosquitto';
+import { Terminal } from './support/terminal';
+
+const mosquittoBinary = findExecutable('mosquitto');
+
+describe('gateway with Mosquitto as the external broker', function () {
+  this.timeout(30000);
+  let directory: ReturnType<typeof temporaryDirectory>;
+  let mosquitto: Mosquitto | null;
+  let gateway: Gateway | null;
+  let observer: Observer | null;
+  let terminal: Terminal | null;
+  let secrets: DeviceSecrets;
+  const imei = testImei(7);
+  const now = (): number => Math.floor(Date.now() / 1000);
+
+  before(function () {
+    if (!mosquittoBinary) {
+      process.stdout.write('      skipped: no mosquitto binary on PATH or in /usr/sbin (apt-get install mosquitto)\n');
+      this.skip();
+    }
+  });
+
+  beforeEach(() => {
+    directory = temporaryDirectory('udt-mosquitto-');
+    mosquitto = null;
+    gateway = null;
+    observer = null;
+    terminal = null;
+  });
+
+  afterEach(async () => {
+    terminal?.close();
+    await observer?.close();
+    await gateway?.stop();
+    await mosquitto?.stop();
+    directory.remove();
+  });
+
+  async function setUp(mqttUrl: string, extra: Record<string, unknown> = {}, observerOptions = {}): Promise<void> {
+    gateway = await startGateway(directory.path, { mqttUrl, mqttReconnectMilliseconds: 100, shutdownGraceSeconds: 0.5, ...extra });
+    secrets = gateway.registry.provision({ imei, channels: [{ name: 'temperature', unit: 'Cel' }, { name: 'humidity', unit: '%RH' }] }).secrets;
+    terminal = await new Terminal(secrets, { port: gateway.addresses.coap.port }).open();
+    observer = await Observer.connect(mqttUrl, 'udt/#', observerOptions);
+  }
+
+  function readingIds(): number[] {
+    return observer!.on(`udt/${imei}/up`).map((message) => message.json().readingId as number);
+  }
+
+  it('publishes readings with the right topics and payloads, and a retained state twin', async () => {
+    const port = await freeTcpPort();
+    mosquitto = Mosquitto.start(mosquittoBinary!, { port, directory: directory.path });
+    await setUp(`mqtt://127.0.0.1:${port}`);
+    const time = Date.UTC(2026, 0, 2, 3, 4, 5) / 1000;
+    const response = await terminal!.send([{ id: 11, time, values: [21.5, 40, { name: 'battery', value: 87, unit: '%' }] }]);
+    assert.ok(response.ok);
+    await gateway!.whenPublished();
+    await observer!.waitFor(() => readingIds().length === 1, 'the reading');
+    const reading = observer!.on(`udt/${imei}/up`)[0]!.json();
+    assert.equal(reading.device, imei);
+    assert.equal(reading.readingId, 11);
+    assert.equal(reading.time, '2026-01-02T03:04:05.000Z');
+    assert.deepEqual(reading.values, { temperature: { value: 21.5, unit: 'Cel' }, humidity: { value: 40, unit: '%RH' }, battery: { value: 87, unit: '%' } });
+    const late = await Observer.connect(`mqtt://127.0.0.1:${port}`, `udt/${imei}/state`);
+    await late.waitFor((messages) => messages.length >= 1, 'retained state');
+    assert.equal(late.messages[0]!.retain, true);
+    assert.deepEqual(
+      { ...late.messages[0]!.json(), lastSeen: undefined },
+      { device: imei, battery: { value: 87, unit: '%' }, lastReadingId: 11, lastSeen: undefined },
+    );
+    await late.close();
+  });
+
+  it('drains in order, once, after Mosquitto was down', async () => {
+    const port = await freeTcpPort();
+    const brokerOptions = { port, directory: directory.path, persistent: true };
+    mosquitto = Mosquitto.start(mosquittoBinary!, brokerOptions);
+    await setUp(`mqtt://127.0.0.1:${port}`);
+    // A persistent session: what the gateway drains while the observer is reconnecting waits for it at the broker.
+    await observer!.close();
+    observer = await Observer.connect(`mqtt://127.0.0.1:${port}`, 'udt/+/up', { clientId: 'drain-observer', clean: false });
+    for (let id = 1; id <= 3; id++) assert.ok((await terminal!.send([{ id, time: now(), values: [id, 50] }])).ok);
+    await gateway!.whenPublished();
+    await observer.waitFor(() => readingIds().length === 3, 'the first readings');
+    await observer.close();
+    await mosquitto.stop();
+    for (let id = 4; id <= 30; id++) assert.ok((await terminal!.send([{ id, time: now(), values: [id, 50] }])).ok);
+    assert.ok(gateway!.journal.depth >= 27);
+    mosquitto = Mosquitto.start(mosquittoBinary!, brokerOptions);
+    await gateway!.whenPublished();
+    observer = await Observer.connect(`mqtt://127.0.0.1:${port}`, 'udt/+/up', { clientId: 'drain-observer', clean: false });
+    await observer.waitFor(() => readingIds().length >= 27, 'the drained readings');
+    assert.deepEqual(readingIds(), Array.from({ length: 27 }, (_, index) => index + 4));
+  });
+
+  it('logs in with a user name and password over TLS (mqtts://, --mqtt-ca)', async function () {
+    const certificates = makeTestCertificates(directory.path);
+    if (!certificates) {
+      process.stdout.write('      skipped: no openssl command to make test certificates\n');
+      this.skip();
+    }
+    const port = await freeTcpPort();
+    mosquitto = Mosquitto.start(mosquittoBinary!, { port, directory: directory.path, users: { gateway: 'pa55word' }, tls: certificates });
+    const url = `mqtts://localhost:${port}`;
+    await setUp(url, { mqttUsername: 'gateway', mqttPassword: 'pa55word', mqttCaFile: certificates.caFile }, {
+      username: 'gateway',
+      password: 'pa55word',
+      ca: readFileSync(certificates.caFile),
+    });
+    assert.ok((await terminal!.send([{ id: 1, time: now(), values: [20, 50] }])).ok);
+    await gateway!.whenPublished();
+    await observer!.waitFor(() => readingIds().length === 1, 'the reading over TLS');
+  });
+});
