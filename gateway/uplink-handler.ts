@@ -92,7 +92,9 @@ export class UplinkHandler {
       return;
     }
     let device: ActiveDevice | null = null;
-    const received = receiveUplink(new Uint8Array(datagram.buffer, datagram.byteOffset, datagram.length), (kid) => {
+    const received = receiveUplink(new Uint8Array(datagram.buffer, datagram.byteOffset, datagram.length), (kid, kidContext) => {
+      // Terminals are provisioned without an ID Context: a request naming one matches no context.
+      if (kidContext) return null;
       device = this.dependencies.registry.activeByKid(kid);
       return device ? device.context : null;
     });

@@ -98,7 +98,7 @@ describe('gateway: hostile datagrams are rejected, counted by reason, never publ
     for (let length = 0; length < good.datagram.length; length++) terminal.sendRaw(good.datagram.slice(0, length));
     await assertOnlyGoodReadingPublished(2);
     let total = 0;
-    for (const reason of ['malformed-coap', 'auth-failed', 'malformed-oscore-option', 'missing-partial-iv', 'missing-kid', 'not-oscore', 'unknown-kid', 'ping', 'not-request']) {
+    for (const reason of ['malformed-coap', 'auth-failed', 'malformed-oscore-option', 'missing-partial-iv', 'missing-kid', 'not-oscore', 'unknown-kid', 'ping', 'not-request', 'bad-outer-code']) {
       total += await rejected(gateway, reason);
     }
     assert.equal(total, good.datagram.length, 'every truncated datagram was counted under some reason');
