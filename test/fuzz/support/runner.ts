@@ -11,6 +11,8 @@ export interface FuzzProperty {
   property: () => fc.IRawProperty<unknown>;
   /** Runs in the CI-sized budget (scale 1); the bench multiplies this. */
   runs: number;
+  /** Inputs one run feeds to the code under test (a run of the datagram fuzzer is a batch). Default 1. */
+  inputsPerRun?: number;
   /**
    * Set for a property that documents a bug not fixed yet: it is expected to fail, is reported as known, and does
    * not fail the run (the text says what is wrong and whose code it is).
@@ -29,6 +31,7 @@ export interface PropertyResult {
   target: string;
   property: string;
   runs: number;
+  inputs: number;
   failed: boolean;
   knownBug: string | null;
   /** The shrunk counterexample and the error, when it failed. */
@@ -57,6 +60,7 @@ export function runProperty(target: FuzzTarget, entry: FuzzProperty, scale: numb
     target: target.name,
     property: entry.name,
     runs: details.failed ? details.numRuns : runs,
+    inputs: (details.failed ? details.numRuns : runs) * (entry.inputsPerRun ?? 1),
     failed: details.failed,
     knownBug: entry.knownBug ?? null,
     counterexample: details.failed ? describeValue(details.counterexample) : null,

@@ -31,7 +31,7 @@ const chaosCommand = fc.record({
   timeout: fc.integer({ min: 20, max: 800 }),
   expect: fc.option(fc.constantFrom('+FZV:', '+QIRD:', '+NSONMI:'), { nil: undefined }),
   completeOn: fc.option(fc.constantFrom('SEND OK', '+FZOPEN:', 'CONNECT'), { nil: undefined }),
-  failOn: fc.option(fc.constant(['SEND FAIL', 'ERROR']), { nil: undefined }),
+  failOn: fc.option(fc.constant(['SEND FAIL', 'ERROR']).map((prefixes) => [...prefixes]), { nil: undefined }),
   payload: fc.option(fc.uint8Array({ maxLength: 8 }), { nil: undefined }),
   raw: fc.boolean(),
 });
@@ -153,11 +153,11 @@ export const atEngineTarget: FuzzTarget = {
   name: 'at-engine',
   description: 'AT engine: scripted modem with exact oracle; random byte streams with random commands; corrupted raw lengths',
   properties: [
-    { name: 'scripted modem: every command ends exactly as the modem said, URCs never taken for results', property: scriptedModemProperty, runs: 300 },
+    { name: 'scripted modem: every command ends exactly as the modem said, URCs never taken for results', property: scriptedModemProperty, runs: 1000 },
     {
       name: 'random streams: no throw, settles once in order within its timeout, drains, recovers',
       property: () => fc.property(fc.array(chaosCommand, { minLength: 1, maxLength: 5 }), fc.array(burst, { maxLength: 12 }), chaos) as fc.IRawProperty<unknown>,
-      runs: 300,
+      runs: 1500,
     },
     {
       name: 'raw read announcing an absurd length (BG96 AT+QIRD callback): no throw',

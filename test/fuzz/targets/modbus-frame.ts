@@ -210,12 +210,12 @@ export const modbusFrameTarget: FuzzTarget = {
   name: 'modbus-frame',
   description: 'Modbus RTU response parser: correct answers, mutated answers (bit flips, truncation, extension, overwrites, other unit/function with a valid CRC, random frames), exceptions',
   properties: [
-    { name: 'correct answers accepted with the right content; announced length right', property: () => fc.property(request, data, roundTrip) as fc.IRawProperty<unknown>, runs: 500 },
+    { name: 'correct answers accepted with the right content; announced length right', property: () => fc.property(request, data, roundTrip) as fc.IRawProperty<unknown>, runs: 2000 },
     {
       name: 'mutated answers: never accepted unless byte-identical to a correct one; refused for the right reason',
       property: () => fc.property(request, data, fc.array(mutation, { minLength: 1, maxLength: 3 }), mutated) as fc.IRawProperty<unknown>,
-      runs: 3000,
+      runs: 15000,
     },
-    { name: 'exception answers read with their code', property: () => fc.property(request, fc.integer({ min: 0, max: 255 }), exception) as fc.IRawProperty<unknown>, runs: 300 },
+    { name: 'exception answers read with their code', property: () => fc.property(request, fc.integer({ min: 0, max: 255 }), exception) as fc.IRawProperty<unknown>, runs: 1000 },
   ],
 };

@@ -1,0 +1,4 @@
+import { describeTarget } from './support/mocha';
+import { atEngineTarget } from './targets/at-engine';
+
+describeTarget(atEngineTarget);

@@ -1,0 +1,4 @@
+import { describeTarget } from './support/mocha';
+import { downlinkTarget } from './targets/downlink';
+
+describeTarget(downlinkTarget);

@@ -1,0 +1,4 @@
+import { describeTarget } from './support/mocha';
+import { modbusFrameTarget } from './targets/modbus-frame';
+
+describeTarget(modbusFrameTarget);

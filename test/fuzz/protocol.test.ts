@@ -1,0 +1,4 @@
+import { describeTarget } from './support/mocha';
+import { protocolTarget } from './targets/protocol';
+
+describeTarget(protocolTarget);

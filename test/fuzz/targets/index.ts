@@ -1,0 +1,8 @@
+/** Every fuzz target, in the order `npm run fuzz` runs them. */
+import type { FuzzTarget } from '../support/runner';
+import { atEngineTarget } from './at-engine';
+import { downlinkTarget } from './downlink';
+import { modbusFrameTarget } from './modbus-frame';
+import { protocolTarget } from './protocol';
+
+export const fuzzTargets: FuzzTarget[] = [atEngineTarget, modbusFrameTarget, protocolTarget, downlinkTarget];
