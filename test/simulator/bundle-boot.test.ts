@@ -11,6 +11,7 @@ import { consoleLines } from './support';
 describe('firmware bundles on the virtual board', () => {
   for (const definition of Object.values(loadBoards())) {
     it(`boots the ${definition.id} bundle (udt build) and prints its boot line`, async () => {
+      // The same build as `udt build` (which fails when the bundle is over the board's code budget).
       const built = await bundle({ board: definition });
       const board = new VirtualBoard(definition);
       board.boot(built.code);

@@ -1,6 +1,6 @@
 /** `udt sim`: the terminal it builds, and its usage errors. (The interactive loop itself was tried by hand.) */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createSimulatedTerminal, runSim, SimUsageError, type SimCommandOptions } from '../../bin/commands/sim';
@@ -15,14 +15,16 @@ describe('udt sim', function () {
     const directory = mkdtempSync(path.join(tmpdir(), 'udt-sim-'));
     try {
       const flash = path.join(directory, 'pico.flash');
-      const board = await createSimulatedTerminal(options({ sensors: true, battery: true, flash }), () => {});
+      const firmware = path.join(directory, 'firmware.js');
+      writeFileSync(firmware, 'print("udt boot board=pico-bc66 (test firmware)");');
+      const board = await createSimulatedTerminal(options({ sensors: true, battery: true, flash, firmware }), () => {});
       assert.deepEqual(board.i2cBus()!.addresses(), [0x45, 0x76]);
       board.powerOn();
       board.clock.advance(1000);
       assert.ok(consoleLines(board.consoleOutput()).some((line) => line.startsWith('udt boot board=pico-bc66')));
       board.evaluate('require("Storage").write("marker", "kept")');
       board.flash.saveToFile(flash);
-      const again = await createSimulatedTerminal(options({ flash }), () => {});
+      const again = await createSimulatedTerminal(options({ flash, firmware }), () => {});
       assert.deepEqual(Array.from(again.storage.read('marker')!), [107, 101, 112, 116]);
     } finally {
       rmSync(directory, { recursive: true, force: true });
