@@ -1,0 +1,48 @@
+/**
+ * The terminal application on the built bundle (firmware/main.ts for the NUCLEO-L476 + BC95-G), on the virtual
+ * board with an SDM630, an SHT3x and a pulse input, talking to the real gateway over the modem model's UDP.
+ */
+import { strict as assert } from 'node:assert';
+import { TerminalRig } from './support/terminal-rig';
+
+describe('terminal application on the virtual board, real gateway', function () {
+  this.timeout(180000);
+  let rig: TerminalRig;
+
+  afterEach(async () => {
+    await rig?.close();
+  });
+
+  it('boots, samples each source on its interval, journals and delivers the readings; the gateway acknowledges them', async () => {
+    rig = await TerminalRig.start();
+    await rig.run(5000);
+    assert.match(rig.output(), /udt boot board=nucleo-l476-bc95/);
+    rig.pulses.burst(7, 500);
+    const delivered = await rig.runUntil(() => rig.readings().length >= 1, 10 * 60000);
+    await rig.drainPublications();
+    assert.ok(delivered, 'the boot status report reached MQTT\n' + rig.output().slice(-3000));
+    await rig.run(40 * 60000);
+    await rig.drainPublications();
+    const readings = rig.readings();
+    const byName = (name: string) => readings.filter((reading) => (reading.payload.values as Record<string, unknown>)[name] !== undefined);
+    const meter = byName('meter.voltage_l1');
+    assert.ok(meter.length >= 2, 'two meter readings in 40 minutes: ' + JSON.stringify(readings.map((r) => r.payload)));
+    const values = meter[0]!.payload.values as Record<string, { value: number; unit?: string }>;
+    assert.equal(values['meter.voltage_l1']!.value, 230.5);
+    assert.equal(values['meter.import_energy']!.value, 12345.5);
+    const climate = byName('climate.temperature');
+    assert.ok(climate.length >= 2);
+    assert.ok(Math.abs((climate[0]!.payload.values as Record<string, { value: number }>)['climate.temperature']!.value - 21.5) < 0.05);
+    const water = byName('water.total');
+    assert.equal((water[0]!.payload.values as Record<string, { value: number }>)['water.total']!.value, 70);
+    const status = byName('boot_count');
+    assert.ok(status.length >= 1);
+    const statusValues = status[0]!.payload.values as Record<string, { value: unknown }>;
+    assert.equal(statusValues.reset_reason!.value, 'power-on');
+    assert.equal(statusValues.firmware!.value, '0.1.0');
+    const stats = JSON.parse(rig.evaluate<string>('JSON.stringify(udt.journal.statistics())'));
+    assert.equal(stats.depth, 0, 'everything acknowledged');
+    if (process.env.UDT_TEST_CONSOLE) console.log(rig.output());
+    console.log(`      readings delivered ${readings.length}, journal next id ${stats.nextId}`);
+  });
+});
