@@ -375,49 +375,46 @@ export class Terminal {
   }
 
   private commandTarget(): CommandTarget {
-    const terminal = this;
     const clock = this.io.clock;
     return {
-      changeConfig: function (revision, replacement, patch) {
-        const change = terminal.configStore.change(revision, replacement, patch);
+      changeConfig: (revision, replacement, patch) => {
+        const change = this.configStore.change(revision, replacement, patch);
         if (!change.ok) return { ok: false, problem: change.problem, unchanged: false };
         if (!change.unchanged) {
-          terminal.config = terminal.configStore.current();
-          terminal.applyConfig();
-          terminal.status();
+          this.config = this.configStore.current();
+          this.applyConfig();
+          this.status();
         }
         return { ok: true, problem: null, unchanged: change.unchanged };
       },
-      relayNames: function () {
-        return terminal.field ? Object.keys(terminal.field.relays) : [];
+      relayNames: () => {
+        return this.field ? Object.keys(this.field.relays) : [];
       },
-      setRelay: function (name, on) {
-        if (terminal.field && terminal.field.relays[name]) terminal.field.relays[name].set(on);
+      setRelay: (name, on) => {
+        if (this.field && this.field.relays[name]) this.field.relays[name].set(on);
       },
-      readNow: function (sources) {
-        terminal.sendAfterRound = true;
-        return terminal.scheduler.sampleNow(sources);
+      readNow: (sources) => {
+        this.sendAfterRound = true;
+        return this.scheduler.sampleNow(sources);
       },
-      setTime: function (seconds) {
-        if (terminal.time.learn('command', seconds)) terminal.scheduler.realign();
+      setTime: (seconds) => {
+        if (this.time.learn('command', seconds)) this.scheduler.realign();
       },
-      reboot: function (commandId) {
-        terminal.rebootCommand.record(commandId);
-        if (terminal.field) terminal.field.flush();
-        clock.setTimeout(function () {
-          terminal.io.power.reboot();
-        }, 2000);
+      reboot: (commandId) => {
+        this.rebootCommand.record(commandId);
+        if (this.field) this.field.flush();
+        clock.setTimeout(() => this.io.power.reboot(), 2000);
       },
-      status: function () {
-        terminal.status();
+      status: () => {
+        this.status();
       },
-      executedUpTo: function () {
-        return terminal.executedCommands.value();
+      executedUpTo: () => {
+        return this.executedCommands.value();
       },
-      executed: function (commandId) {
-        terminal.executedCommands.record(commandId);
+      executed: (commandId) => {
+        this.executedCommands.record(commandId);
       },
-      setTimeout: function (handler, milliseconds) {
+      setTimeout: (handler, milliseconds) => {
         clock.setTimeout(handler, milliseconds);
       },
     };
