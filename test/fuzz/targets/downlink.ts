@@ -23,7 +23,8 @@ const TIME_LIMIT_MICROSECONDS = 50_000;
 const cborKey = fc.oneof(fc.integer({ min: 0, max: 30 }), fc.string({ maxLength: 8 }));
 const { cborValue } = fc.letrec<{ cborValue: CborValue }>((tie) => ({
   cborValue: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
+    // Nesting stays within DOWNLINK_CBOR_LIMITS (root map, commands, command, then at most four levels).
+    { depthSize: 'small', withCrossShrink: true, maxDepth: 4 },
     fc.integer({ min: -1e6, max: 1e12 }),
     fc.double({ noNaN: true }),
     fc.string({ maxLength: 20 }),
@@ -69,8 +70,32 @@ const hostileBytes = fc.oneof(
   }),
 );
 
+/** What the codec promises today (expectUnsigned in uplink.ts): a non-negative whole number. */
 function isUnsignedInteger(value: unknown): boolean {
-  return typeof value === 'number' && value >= 0 && Math.floor(value) === value && value <= Number.MAX_SAFE_INTEGER;
+  return typeof value === 'number' && value >= 0 && Math.floor(value) === value;
+}
+
+/** What the protocol means by an id: a CBOR unsigned integer, so at most 2^53 - 1 here and never a float. */
+function idsAreExactIntegers(message: DownlinkMessage): void {
+  const ids = [...message.commands.map((command) => command.id), ...message.acknowledgedCommandResults];
+  if (message.acknowledgedReadingId !== null) ids.push(message.acknowledgedReadingId);
+  for (const id of ids) if (!Number.isSafeInteger(id)) throw new Error(`accepted id ${id}, beyond 2^53 - 1 (sent as a float)`);
+}
+
+/** A downlink whose ids are integer-valued floats (CBOR major type 7), e.g. 2^64 as a float64. */
+const floatIds = fc
+  .record({ key: fc.constantFrom(1, 5), value: fc.constantFrom(2 ** 53 + 2, 2 ** 64, 1e30, 3.0e29) })
+  .map(({ key, value }) => encodeCbor(new CborMap().set(key, key === 5 ? [value] : value)));
+
+function floatIdsRefused(bytes: Uint8Array): void {
+  let message: DownlinkMessage;
+  try {
+    message = decodeDownlink(bytes);
+  } catch (error) {
+    if (isProtocolError(error)) return;
+    throw error;
+  }
+  idsAreExactIntegers(message);
 }
 
 function checkDecode(bytes: Uint8Array): void {
@@ -164,6 +189,16 @@ export const downlinkTarget: FuzzTarget = {
       name: 'readUplinkResponse: never throws, accepts no forged downlink',
       property: () => fc.property(fc.array(change, { minLength: 1, maxLength: 3 }), forgedResponse) as fc.IRawProperty<unknown>,
       runs: 10000,
+    },
+    {
+      name: 'ids sent as floats beyond 2^53 are refused',
+      property: () => fc.property(floatIds, floatIdsRefused) as fc.IRawProperty<unknown>,
+      runs: 20,
+      knownBug:
+        'firmware/protocol/uplink.ts expectUnsigned accepts any non-negative whole number, so a CBOR float such as 1e30 or 2^64 passes ' +
+        'as an acknowledged reading id, command id or command result id (downlink and uplink alike), though such ids cannot be ' +
+        'represented exactly and the CBOR decoder refuses integers beyond 2^53 - 1. Only authenticated peers can send them. ' +
+        'Fix: also require value <= 2^53 - 1 (and ideally major type 0).',
     },
   ],
 };
