@@ -111,6 +111,7 @@ export class Terminal {
     this.journal = new Journal(storage, journalGeometry(board.storage.bytes));
     this.bootFirstId = this.journal.statistics().nextId;
     this.time = new TimeKeeper(io.clock, 2);
+    this.time.onJump = () => this.scheduler.realign();
     this.settings = resolveSettings(this.terminalConfig().terminal);
     this.naming = this.namingFor([]);
     this.alarms = new Alarms((code, values) => this.alarm(code, values));
@@ -398,7 +399,7 @@ export class Terminal {
         return this.scheduler.sampleNow(sources);
       },
       setTime: (seconds) => {
-        if (this.time.learn('command', seconds)) this.scheduler.realign();
+        this.time.learn('command', seconds);
       },
       reboot: (commandId) => {
         this.rebootCommand.record(commandId);

@@ -31,6 +31,8 @@ export interface TimeStatistics {
 
 export class TimeKeeper {
   readonly statistics: TimeStatistics = { corrections: 0, largestCorrectionSeconds: 0, source: '' };
+  /** Called when the time became known or jumped by more than a minute (schedules aligned to it must move). */
+  onJump: (() => void) | null = null;
 
   constructor(
     private readonly clock: Clock,
@@ -71,6 +73,7 @@ export class TimeKeeper {
       this.statistics.corrections++;
       if (magnitude > this.statistics.largestCorrectionSeconds) this.statistics.largestCorrectionSeconds = Math.round(magnitude);
     }
+    if ((!wasKnown || magnitude > 60) && this.onJump) this.onJump();
     return true;
   }
 
