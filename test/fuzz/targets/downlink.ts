@@ -1,6 +1,6 @@
 /**
- * Fuzz target: the terminal's downlink path, codec level (firmware/protocol). The application's command handler
- * (firmware/application/commands.ts) does not exist yet; when it does, its parser belongs here too.
+ * Fuzz target: the terminal's downlink path, codec level (firmware/protocol); the application's command handler
+ * that consumes the decoded commands has its own target (commands.ts).
  * - decodeDownlink on random bytes, CBOR-shaped bytes and mutations of genuine downlinks: returns or throws
  *   ProtocolError only, what it returns has the documented shape, and it takes bounded time per input;
  * - encodeDownlink/decodeDownlink round trip on random messages;

@@ -1,0 +1,4 @@
+import { describeTarget } from './support/mocha';
+import { commandsTarget } from './targets/commands';
+
+describeTarget(commandsTarget);
