@@ -1,6 +1,7 @@
 /**
  * Clock over getTime()/setTime() and Espruino's timers. getTime() is wall time and jumps when it is set, so
- * `now()` keeps its own base and moves it by the same amount whenever `setWallTime` sets the time.
+ * `now()` keeps its own base and moves it by the jump actually seen. Where setTime() does not move getTime()
+ * (the Linux build follows the host clock), the difference is kept here so wallTime() is still what was set.
  */
 import { HalError, type Clock } from '../interfaces';
 import type { EspruinoApi } from './api';
@@ -8,6 +9,8 @@ import type { EspruinoApi } from './api';
 export class EspruinoClock implements Clock {
   /** getTime() in ms at the moment this clock was created (boot), corrected by every setWallTime. */
   private base: number;
+  /** What setWallTime asked for minus what getTime() gives, when setTime() could not do it all. */
+  private wallOffset = 0;
 
   constructor(private readonly api: EspruinoApi) {
     this.base = api.getTime() * 1000;
@@ -23,16 +26,18 @@ export class EspruinoClock implements Clock {
   }
 
   wallTime(): number {
-    return this.api.getTime() * 1000;
+    return this.api.getTime() * 1000 + this.wallOffset;
   }
 
   setWallTime(epochMilliseconds: number): void {
     if (typeof epochMilliseconds !== 'number' || !(epochMilliseconds >= 0 && epochMilliseconds < 8.64e15)) {
       throw new HalError('invalid-argument', 'Clock', 'wall time must be ms since 1970, got ' + String(epochMilliseconds));
     }
-    const delta = epochMilliseconds - this.api.getTime() * 1000;
+    const before = this.api.getTime() * 1000;
     this.api.setTime(epochMilliseconds / 1000);
-    this.base += delta;
+    const after = this.api.getTime() * 1000;
+    this.base += after - before;
+    this.wallOffset = epochMilliseconds - after;
   }
 
   setTimeout(handler: () => void, milliseconds: number): number {
