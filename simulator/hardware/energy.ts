@@ -91,6 +91,12 @@ export class McuPower {
     return this.deepSleep ? { current: currents.deepSleep, bucket: 'deepSleep' } : { current: currents.sleep, bucket: 'sleep' };
   }
 
+  /** The MCU's supply current right now, mA. */
+  currentNow(): number {
+    if (!this.powered) return 0;
+    return this.awake() ? this.mcu.currents.run : this.sleepCurrent().current;
+  }
+
   /** Integrate up to now; returns the charge drawn since the last call, in mA·ms. */
   account(): number {
     const now = this.clock.now();
@@ -144,9 +150,7 @@ export class EnergyMeter {
   totalCurrent(): number {
     let total = 0;
     for (const value of this.currents.values()) total += value;
-    const mcu = this.mcu;
-    if (mcu.running) total += mcu.awake() ? mcu.mcu.currents.run : mcu.inDeepSleep() ? mcu.mcu.currents.deepSleep : mcu.mcu.currents.sleep;
-    return total;
+    return total + this.mcu.currentNow();
   }
 
   /** Bring every integral up to now. */
