@@ -121,7 +121,8 @@ export class Scheduler {
     if (this.timer !== null) this.clock.clearTimeout(this.timer);
     this.timer = null;
     if (!this.running) return;
-    let next = this.nextSend < this.nextStatus ? this.nextSend : this.nextStatus;
+    // While a round runs, its end checks the uplink: the send time must not fire in the middle of it.
+    let next = this.nextSend < this.nextStatus && this.pending === 0 ? this.nextSend : this.nextStatus;
     for (let index = 0; index < this.states.length; index++) if (this.states[index].due < next) next = this.states[index].due;
     const delay = next - this.reference();
     this.timer = this.clock.setTimeout(() => this.onTimer(), delay > 0 ? (delay < 2000000000 ? delay : 2000000000) : 0);
@@ -153,6 +154,7 @@ export class Scheduler {
   }
 
   private checkSend(): void {
+    if (this.pending > 0) return;
     const now = this.reference();
     if (now < this.nextSend) return;
     this.nextSend = this.aligned(now, this.sendInterval);
@@ -207,6 +209,8 @@ export class Scheduler {
     if (this.roundTimer !== null) this.clock.clearTimeout(this.roundTimer);
     this.roundTimer = null;
     this.hooks.roundFinished();
-    if (this.running) this.checkSend();
+    if (!this.running) return;
+    this.checkSend();
+    this.arm();
   }
 }

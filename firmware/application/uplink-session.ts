@@ -61,6 +61,8 @@ export interface SessionDependencies {
 }
 
 export interface SessionStatistics {
+  /** Send cycles: the modem woken, everything waiting sent (one or more exchanges), back to PSM. */
+  cycles: number;
   exchanges: number;
   failures: number;
   consecutiveFailures: number;
@@ -73,7 +75,7 @@ export interface SessionStatistics {
 type ExchangeOutcome = 'ok' | 'idle' | 'failed';
 
 export class UplinkSession {
-  readonly statistics: SessionStatistics = { exchanges: 0, failures: 0, consecutiveFailures: 0, retransmissions: 0, readingsSent: 0, lastSuccess: -1, lastError: '' };
+  readonly statistics: SessionStatistics = { cycles: 0, exchanges: 0, failures: 0, consecutiveFailures: 0, retransmissions: 0, readingsSent: 0, lastSuccess: -1, lastError: '' };
   private results: CommandResult[] = [];
   private running = false;
   private again = false;
@@ -116,6 +118,7 @@ export class UplinkSession {
     this.running = true;
     this.again = false;
     this.startedAt = this.deps.clock.now();
+    this.statistics.cycles++;
     this.deps.hold('uplink');
     this.cycle(0);
   }
