@@ -3,8 +3,10 @@
  * SIGKILL, restart on the same ports and database, RSS from /proc, and counters from its /metrics, summed over
  * its lives (a restarted process starts its counters at zero; `kill` is only called right after `scrape`).
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { gatewayBundle, GatewayChild, spawnGateway } from '../../gateway/support/gateway-process';
 
 export interface GatewayCounters {
@@ -68,6 +70,21 @@ export async function freeUdpPort(): Promise<number> {
   return port;
 }
 
+let bundleDirectory: string | null = null;
+
+/**
+ * gatewayBundle caches the bundle's path for the whole process, and other tests (the SIGKILL test) may get that
+ * cached path after this run is over: so the bundle lives in its own directory, removed when the process exits.
+ */
+function sharedBundleDirectory(): string {
+  if (!bundleDirectory) {
+    const directory = mkdtempSync(path.join(os.tmpdir(), 'udt-gateway-bundle-'));
+    bundleDirectory = directory;
+    process.once('exit', () => rmSync(directory, { recursive: true, force: true }));
+  }
+  return bundleDirectory;
+}
+
 export class GatewayUnderTest {
   private child: GatewayChild | null = null;
   /** Counters of earlier lives. */
@@ -77,8 +94,8 @@ export class GatewayUnderTest {
 
   private constructor(private readonly bundle: string, private readonly gatewayArguments: string[], private readonly environment: NodeJS.ProcessEnv, readonly coapPort: number, readonly httpPort: number) {}
 
-  static async create(workDirectory: string, dataDirectory: string, brokerUrl: string, environment: NodeJS.ProcessEnv = {}): Promise<GatewayUnderTest> {
-    const bundle = await gatewayBundle(workDirectory);
+  static async create(dataDirectory: string, brokerUrl: string, environment: NodeJS.ProcessEnv = {}): Promise<GatewayUnderTest> {
+    const bundle = await gatewayBundle(sharedBundleDirectory());
     const coapPort = await freeUdpPort();
     const httpPort = await freeTcpPort();
     const gatewayArguments = ['--data-dir', dataDirectory, '--coap-host', '127.0.0.1', '--coap-port', String(coapPort), '--mqtt', brokerUrl, '--http-port', String(httpPort)];
