@@ -98,6 +98,9 @@ function crossCheck(board: BoardDefinition): string[] {
     usePin(serial.rx, `${role}/rx`);
     usePin(serial.cts, `${role}/cts`);
   };
+  if (board.codeBudgetBytes >= board.storage.bytes) {
+    problems.push(`/boards/${board.id}/codeBudgetBytes: ${board.codeBudgetBytes} leaves no room for data in ${board.storage.bytes} bytes of Storage`);
+  }
   useSerial(board.modem.serial, 'modem/serial');
   usePin(board.modem.powerKey?.pin, 'modem/powerKey');
   usePin(board.modem.reset?.pin, 'modem/reset');
