@@ -17,6 +17,9 @@
 import type { Clock, Serial } from '../../hal/interfaces';
 import { isDigits, textToBytes } from './text';
 
+/** No modem delivers a datagram larger than this (BC95-G 1358, BG96 1460 bytes); a longer raw read is line noise. */
+export const maximumRawLength = 1536;
+
 export type AtErrorKind = 'timeout' | 'error' | 'cme' | 'cms' | 'failure' | 'aborted' | 'invalid';
 
 /** Why a command failed. `code` is the +CME/+CMS number when the modem gave one. */
@@ -306,6 +309,12 @@ export class AtEngine {
     this.serial.transmit(typeof payload === 'string' ? textToBytes(payload) : payload);
   }
 
+  /** A line announcing more raw bytes than any datagram can hold is corrupt: never allocate for it. */
+  private rejectRawLength(line: string): void {
+    this.statistics.unknownLines++;
+    if (this.onUnknownLine) this.onUnknownLine(line);
+  }
+
   private startRaw(length: number, done: (raw: Uint8Array) => void): void {
     this.rawRemaining = length;
     this.rawBuffer = new Uint8Array(length);
@@ -331,6 +340,10 @@ export class AtEngine {
       this.statistics.urcs++;
       if (registration.once) this.urcs.splice(index, 1);
       const rawLength = registration.rawLength ? registration.rawLength(line) : 0;
+      if (rawLength > maximumRawLength) {
+        this.rejectRawLength(line);
+        return;
+      }
       if (rawLength > 0) this.startRaw(rawLength, (raw) => registration.handler(line, raw));
       else registration.handler(line, null);
       return;
@@ -346,7 +359,10 @@ export class AtEngine {
   private collect(command: PendingCommand, line: string): void {
     command.lines.push(line);
     const rawLength = command.options.rawLength ? command.options.rawLength(line) : 0;
-    if (rawLength > 0) {
+    if (rawLength > maximumRawLength) {
+      command.lines.pop();
+      this.rejectRawLength(line);
+    } else if (rawLength > 0) {
       this.startRaw(rawLength, (raw) => {
         command.raw = raw;
       });

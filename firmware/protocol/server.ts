@@ -141,35 +141,28 @@ export function buildRejectionResponse(rejection: RejectedUplink, ownPartialIv: 
     const inner = responseShell(request, messageId, code, [], utf8Encode(rejection.detail));
     return encodeCoap(protectResponse(rejection.context, rejection.binding, inner, ownPartialIv));
   }
+  // Unauthenticated replies carry no diagnostic payload (RFC 8613 Section 8.2 allows one, it does not require it):
+  // with the token echoed and nothing added they are never larger than the request, so a spoofed source address
+  // cannot use the gateway as an amplifier.
   let code: number;
-  let text: string;
   switch (rejection.reason) {
     case 'malformed-oscore-option':
     case 'bad-outer-code':
     case 'missing-kid':
     case 'missing-partial-iv':
       code = CoapCode.BadOption;
-      text = 'Bad OSCORE option';
       break;
     case 'unknown-kid':
-      code = CoapCode.Unauthorized;
-      text = 'Security context not found';
-      break;
     case 'replay':
+    case 'not-oscore':
       code = CoapCode.Unauthorized;
-      text = 'Replay detected';
       break;
     case 'auth-failed':
     case 'malformed-inner':
       code = CoapCode.BadRequest;
-      text = 'Decryption failed';
-      break;
-    case 'not-oscore':
-      code = CoapCode.Unauthorized;
-      text = 'OSCORE required';
       break;
     default:
       return null;
   }
-  return encodeCoap(responseShell(request, messageId, code, [], utf8Encode(text)));
+  return encodeCoap(responseShell(request, messageId, code, [], new Uint8Array(0)));
 }

@@ -149,7 +149,10 @@ export interface DecodedUplink {
 export const UPLINK_CBOR_LIMITS: CborLimits = { maxDepth: 6, maxMapEntries: 32, maxArrayItems: 1024, maxStringLength: 256 };
 
 function expectUnsigned(value: CborValue, what: string): number {
-  if (typeof value !== 'number' || value < 0 || value !== Math.floor(value)) throw new ProtocolError('malformed', what + ' must be an unsigned integer');
+  // 9007199254740991 = 2^53 - 1: larger whole numbers (sent as CBOR floats) cannot be exact ids.
+  if (typeof value !== 'number' || value < 0 || value !== Math.floor(value) || value > 9007199254740991) {
+    throw new ProtocolError('malformed', what + ' must be an unsigned integer');
+  }
   return value;
 }
 

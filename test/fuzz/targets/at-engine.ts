@@ -169,12 +169,6 @@ export const atEngineTarget: FuzzTarget = {
           corruptedRawLength,
         ) as fc.IRawProperty<unknown>,
       runs: 20,
-      knownBug:
-        'firmware/modem/at-engine.ts startRaw allocates new Uint8Array(length) for any length a rawLength callback returns, and ' +
-        "bg96.ts returns the +QIRD length unbounded: '+QIRD: 99999999999' throws RangeError out of the UART handler and leaves " +
-        'rawRemaining > 0 with rawBuffer null, so every later byte throws until a command times out (on Espruino: out of memory ' +
-        'for lengths above the free RAM). Fix: cap the raw length (e.g. 1536, the largest datagram) in the engine and treat a ' +
-        'larger one as a malformed line.',
     },
   ],
 };
