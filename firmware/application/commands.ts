@@ -56,6 +56,7 @@ function result(command: Command, status: number, detail?: CborValue): CommandRe
   return output;
 }
 
+/** The result to report. A reboot's is reported by the restarted terminal ("rebooted"), not this one. */
 export function runCommand(command: Command, target: CommandTarget): CommandResult {
   if (command.id <= target.executedUpTo()) return result(command, CommandStatus.Done, 'already executed');
   const argumentsValue = plainValue(command.arguments);
@@ -103,7 +104,7 @@ export function runCommand(command: Command, target: CommandTarget): CommandResu
     case 'reboot':
       target.executed(command.id);
       target.reboot(command.id);
-      return result(command, CommandStatus.Done);
+      return result(command, CommandStatus.Done, 'rebooting');
     case 'ping':
       return result(command, CommandStatus.Done, 'pong');
     case 'status':

@@ -366,7 +366,10 @@ export class Terminal {
     if (rebootId > this.rebootReported.value() && acknowledged.indexOf(rebootId) >= 0) this.rebootReported.record(rebootId);
     for (let index = 0; index < message.commands.length; index++) {
       this.counters.commands++;
-      session.addResult(runCommand(message.commands[index], this.commandTarget()));
+      const command = message.commands[index];
+      const result = runCommand(command, this.commandTarget());
+      // A reboot is reported as done only by the terminal that came back up from it.
+      if (command.name !== 'reboot' || result.detail !== 'rebooting') session.addResult(result);
     }
     // A configuration in the response itself (key 3) has no command id and so no result to report.
     if (message.configuration !== null) {

@@ -150,7 +150,12 @@ export class TerminalRig {
   }
 
   async startGateway(): Promise<void> {
-    this.gateway = await startGateway(this.directory.path, { mqttUrl: this.broker.url, httpPort: -1, sqliteSynchronous: 'NORMAL' }, { now: () => this.now() });
+    const gateway = await startGateway(this.directory.path, { mqttUrl: this.broker.url, httpPort: -1, sqliteSynchronous: 'NORMAL' }, { now: () => this.now() });
+    this.gateway = gateway;
+    // Commands published before the gateway subscribed would be dropped by the broker.
+    const deadline = Date.now() + 10000;
+    while (!(gateway.health().mqtt as { connected: boolean }).connected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 200));
     if (this.modem) this.modem.udp.route = { host: '127.0.0.1', port: this.gateway.addresses.coap.port };
   }
 
@@ -215,8 +220,24 @@ export class TerminalRig {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 
+  /** Publish a command on MQTT and wait (real time) until the gateway has queued it. */
   async command(name: string, body: unknown): Promise<void> {
+    const queuedBefore = this.commandAcks(name).filter((ack) => ack.status === 'queued').length;
     await this.observer.client.publishAsync(`udt/${this.imei}/cmd/${name}`, JSON.stringify(body), { qos: 1 });
+    await this.observer.waitFor(() => this.commandAcks(name).filter((ack) => ack.status === 'queued').length > queuedBefore, `${name} queued`);
+  }
+
+  /** Run virtual time in `step`s, letting real time pass between them (MQTT traffic), until `condition` or `limit`. */
+  async runUntilReal(condition: () => boolean, limit: number, step = 10000): Promise<boolean> {
+    const end = this.board.clock.now() + limit;
+    for (;;) {
+      if (condition()) return true;
+      if (this.board.clock.now() >= end) break;
+      await this.run(step);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await this.drainPublications();
+    return condition();
   }
 
   commandAcks(name: string): Array<Record<string, unknown>> {
