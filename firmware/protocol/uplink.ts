@@ -241,7 +241,7 @@ export function encodeDownlink(message: DownlinkMessage): Uint8Array {
   return writer.bytes();
 }
 
-export const DOWNLINK_CBOR_LIMITS: CborLimits = { maxDepth: 8, maxMapEntries: 64, maxArrayItems: 256, maxStringLength: 512 };
+export const DOWNLINK_CBOR_LIMITS: CborLimits = { maxDepth: 12, maxMapEntries: 64, maxArrayItems: 256, maxStringLength: 512 };
 
 /** Decodes a downlink payload (an empty payload is an empty downlink). Unknown keys are ignored for forward compatibility. */
 export function decodeDownlink(payload: Uint8Array): DownlinkMessage {
