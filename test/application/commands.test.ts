@@ -103,8 +103,16 @@ describe('downlink commands on the terminal bundle', function () {
 
     await rig.command('ping', {});
     assert.equal((await finished(rig, 'ping'))[0]!.detail, 'pong');
-    await rig.command('time', { arguments: { time: 1785600000 } });
+    // A wrong time (hours ahead, as a drifting or mis-set clock): the gateway's time in the next response corrects it.
+    const correctionsBefore = rig.evaluate<number>('udt.time.statistics.corrections');
+    const wrong = Math.floor(rig.now() / 1000) + 3 * 3600;
+    await rig.command('time', { arguments: { time: wrong } });
     assert.equal((await finished(rig, 'time'))[0]!.status, 'done');
+    await rig.runUntilReal(() => rig.evaluate<number>('udt.time.statistics.corrections') >= correctionsBefore + 2, 20 * minute);
+    const skew = rig.evaluate<number>('Date.now()') - rig.now();
+    assert.ok(Math.abs(skew) < 2000, 'back on the gateway time, off by ' + skew + ' ms');
+    // The command waits for the next uplink (up to 15 min), so the clock was set less than 3 h ahead of then.
+    assert.ok(rig.evaluate<number>('udt.time.statistics.largestCorrectionSeconds') >= 2.5 * 3600);
 
     const boots = rig.board.counters.boots;
     await rig.command('reboot', {});

@@ -45,4 +45,22 @@ describe('terminal application on the virtual board, real gateway', function () 
     if (process.env.UDT_TEST_CONSOLE) console.log(rig.output());
     console.log(`      readings delivered ${readings.length}, journal next id ${stats.nextId}`);
   });
+
+  it('is reset by the watchdog when its main loop stops (a callback that never returns), and reports why', async () => {
+    rig = await TerminalRig.start({ imeiIndex: 74, board: { hangTimeoutMs: 200 } });
+    await rig.run(60000);
+    assert.equal(rig.board.counters.boots, 1);
+    // Espruino's own idle-loop kicking is off (E.enableWatchdog(..., false)): only the firmware's tick kicks.
+    rig.board.evaluate('setTimeout(function () { while (true) {} }, 10); 0');
+    await rig.run(1000);
+    assert.equal(rig.board.counters.hangs, 1);
+    await rig.run(30000);
+    assert.equal(rig.board.counters.watchdogResets, 1, 'the watchdog reset the hung board');
+    const reported = await rig.runUntilReal(
+      () => rig.readings().some((reading) => (reading.payload.values as Record<string, { value: unknown }>).reset_reason?.value === 'watchdog'),
+      10 * 60000,
+    );
+    assert.ok(reported, 'the status after the reset says watchdog\n' + rig.output().slice(-1500));
+  });
 });
+

@@ -14,7 +14,7 @@ import { encodeKeysFile } from '../../../firmware/application/keys-file';
 import { encodeConfigRecord } from '../../../firmware/application/config-store';
 import { compactProfile, profileFileName, type Profile } from '../../../firmware/modbus/profile';
 import { loadBoard } from '../../../hal/board-loader';
-import { VirtualBoard } from '../../../simulator/board';
+import { VirtualBoard, type VirtualBoardOptions } from '../../../simulator/board';
 import { AcSupply } from '../../../simulator/models/ac-supply';
 import { Battery, type BatteryOptions } from '../../../simulator/models/battery';
 import { attachModem } from '../../../simulator/models/modem-attach';
@@ -69,6 +69,7 @@ export interface RigOptions {
   /** Real ms the UDP bridge waits for a reply (default 250). */
   replyWaitMs?: number;
   imeiIndex?: number;
+  board?: VirtualBoardOptions;
 }
 
 export interface Publication {
@@ -111,7 +112,7 @@ export class TerminalRig {
     await this.startGateway();
     this.secrets = this.gateway!.registry.provision({ imei: this.imei, channels: [] }).secrets;
 
-    const board = new VirtualBoard(loadBoard(boardId));
+    const board = new VirtualBoard(loadBoard(boardId), options.board);
     this.board = board;
     this.ac = new AcSupply(board, options.mains ?? true);
     this.battery = new Battery(board, { capacityMilliampHours: 2600, ...options.battery });
