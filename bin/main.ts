@@ -3,6 +3,10 @@ import { registerBoardsCommand } from './commands/boards';
 import { registerBuildCommand } from './commands/build';
 import { registerGatewayCommand } from './commands/gateway';
 import { registerSimCommand } from './commands/sim';
+import { registerFlashCommand } from './commands/flash';
+import { registerConsoleCommand } from './commands/console';
+import { registerDiagCommand } from './commands/diag';
+import { registerConfigCommand } from './commands/config';
 
 /** Every command module registers itself here; keep the list in the order `udt --help` shows it. */
 const commandRegistrations: Array<(program: Command) => void> = [
@@ -10,6 +14,10 @@ const commandRegistrations: Array<(program: Command) => void> = [
   registerBoardsCommand,
   registerGatewayCommand,
   registerSimCommand,
+  registerFlashCommand,
+  registerConsoleCommand,
+  registerDiagCommand,
+  registerConfigCommand,
 ];
 
 export function createProgram(): Command {

@@ -17,6 +17,7 @@ import { Bme280 } from '../../simulator/models/bme280';
 import { Sht3x } from '../../simulator/models/sht3x';
 import { openPty } from '../../simulator/pty';
 import { RealTimeRunner } from '../../simulator/realtime';
+import { serveOnTcp } from '../../simulator/tcp-console';
 
 export interface SimCommandOptions {
   board: string;
@@ -24,6 +25,7 @@ export interface SimCommandOptions {
   flash?: string;
   speed: string;
   pty?: boolean;
+  tcp?: string;
   bridge: string[];
   sensors?: boolean;
   battery?: boolean;
@@ -93,6 +95,13 @@ export async function runSim(options: SimCommandOptions): Promise<void> {
     closers.push(bridgeToPty(board.console.host, pty), () => pty.close());
     log(`console on ${pty.path} (e.g. udt console --port ${pty.path}); Ctrl-C here stops the simulator`);
     consoleIn = () => {};
+  } else if (options.tcp !== undefined) {
+    const port = Number(options.tcp);
+    if (!(port >= 0 && port < 65536)) throw new SimUsageError(`--tcp wants a port number (0 picks a free one), got "${options.tcp}"`);
+    const served = await serveOnTcp(board.console.host, port);
+    closers.push(() => served.close());
+    log(`console on ${served.url} (e.g. udt console --port ${served.url}); Ctrl-C here stops the simulator`);
+    consoleIn = () => {};
   } else {
     board.console.host.onData((data) => process.stdout.write(Buffer.from(data)));
     consoleIn = (data) => board.console.host.write(data);
@@ -117,7 +126,7 @@ export async function runSim(options: SimCommandOptions): Promise<void> {
       }
       consoleIn(new Uint8Array(chunk));
     };
-    if (process.stdin.isTTY && !options.pty) process.stdin.setRawMode(true);
+    if (process.stdin.isTTY && !options.pty && options.tcp === undefined) process.stdin.setRawMode(true);
     process.stdin.on('data', onInput);
     process.stdin.once('end', stop);
     process.once('SIGINT', stop);
@@ -141,6 +150,7 @@ export function registerSimCommand(program: Command): void {
     .option('--flash <file>', 'flash image to load at start and save at exit')
     .option('--speed <factor>', 'virtual seconds per real second', '1')
     .option('--pty', 'offer the console on a pty instead of this terminal')
+    .option('--tcp <port>', 'offer the console on 127.0.0.1:<port> instead of this terminal (0: a free port)')
     .option('--bridge <port=path>', 'bridge a virtual UART to a real serial port or pty (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--sensors', 'attach an SHT3x and a BME280 to the I2C bus')
     .option('--battery', 'power the board from mains with a backup battery')
