@@ -99,7 +99,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   rateLimitBurst: 40,
   rateLimitKey: 'address-port',
   rateLimitSources: 100000,
-  responseCacheEntries: 20000,
+  responseCacheEntries: 100000,
   responseCacheSeconds: 247,
   commandTimeToLiveSeconds: 7 * 24 * 3600,
   commandBytesPerResponse: 512,

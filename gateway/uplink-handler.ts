@@ -114,7 +114,7 @@ export class UplinkHandler {
 
   /** An authenticated request that was refused still used up its sequence number: keep the window durable. */
   private persistReplayWindow(device: ActiveDevice): void {
-    this.dependencies.committer.stage({ write: () => this.dependencies.registry.writeUplinkState(device), settle: () => undefined });
+    this.dependencies.committer.stage({ write: () => this.dependencies.registry.writeUplinkState(device, false), settle: () => undefined });
   }
 
   private handlePlain(request: CoapMessage, source: Endpoint, key: string): void {
@@ -179,8 +179,6 @@ export class UplinkHandler {
     device.lastPort = source.port;
     device.lastSeenAt = receivedAt;
     const stateChanged = mergeState(device.state, mapped.state);
-    device.state.lastSeen = new Date(receivedAt).toISOString();
-    if (device.lastReadingId >= 0) device.state.lastReadingId = device.lastReadingId;
 
     const messages: JournalMessage[] = [];
     for (const reading of mapped.readings) {
@@ -190,11 +188,11 @@ export class UplinkHandler {
     for (const event of mapped.events) {
       messages.push({ topic: topics.event(device.imei, event.type), payload: Buffer.from(eventJson(device.imei, event, receivedAt)), retain: false, receivedAt });
     }
-    const fingerprint = stateJson(device.imei, { ...device.state, lastSeen: undefined, lastReadingId: undefined });
-    if (stateChanged || fingerprint !== device.statePublishedFingerprint || receivedAt - device.statePublishedAt >= config.stateRefreshSeconds * 1000) {
-      messages.push({ topic: topics.state(device.imei), payload: Buffer.from(stateJson(device.imei, device.state)), retain: true, receivedAt });
+    // The twin follows every change; when only "last seen" moved, at most every stateRefreshSeconds.
+    if (stateChanged || device.statePublishedAt === 0 || receivedAt - device.statePublishedAt >= config.stateRefreshSeconds * 1000) {
+      const twin = { ...device.state, lastSeen: new Date(receivedAt).toISOString(), lastReadingId: device.lastReadingId >= 0 ? device.lastReadingId : undefined };
+      messages.push({ topic: topics.state(device.imei), payload: Buffer.from(stateJson(device.imei, twin)), retain: true, receivedAt });
       device.statePublishedAt = receivedAt;
-      device.statePublishedFingerprint = fingerprint;
     }
     const results = planResults(downlinks, pendingCommands, device.id, device.imei, uplink.commandResults);
     for (const result of results) messages.push(commandAckMessage(topics, result.ack, receivedAt));
@@ -213,7 +211,7 @@ export class UplinkHandler {
     let rows: JournalRow[] = [];
     this.dependencies.committer.stage({
       write: () => {
-        registry.writeUplinkState(device);
+        registry.writeUplinkState(device, stateChanged);
         rows = this.dependencies.journal.append(messages);
         for (const result of results) downlinks.finish(result.downlink.id, result.status, receivedAt, result.resultJson);
         for (const entry of commands) downlinks.markSent(entry.downlink.id, receivedAt);

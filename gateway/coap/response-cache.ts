@@ -25,6 +25,12 @@ export function datagramKey(datagram: Buffer): string {
 
 export class ResponseCache {
   private readonly entries = new Map<string, Entry>();
+  /**
+   * Keys in insertion order, consumed from `head`. Evicting from the front of a Map is slow in V8 (iteration
+   * walks over deleted slots), so the order is kept in this array instead.
+   */
+  private order: string[] = [];
+  private head = 0;
 
   constructor(private readonly maximumEntries: number, private readonly lifetimeMilliseconds: number, private readonly now: () => number = Date.now) {}
 
@@ -47,6 +53,7 @@ export class ResponseCache {
   begin(key: string): void {
     this.evict();
     this.entries.set(key, { response: null, latestSource: null, expiresAt: this.now() + this.lifetimeMilliseconds });
+    this.order.push(key);
   }
 
   /** Stores the response; returns where a retransmission arrived from meanwhile, if one did. */
@@ -54,7 +61,6 @@ export class ResponseCache {
     const entry = this.entries.get(key);
     if (!entry) return null;
     entry.response = response;
-    entry.expiresAt = this.now() + this.lifetimeMilliseconds;
     return entry.latestSource;
   }
 
@@ -63,13 +69,21 @@ export class ResponseCache {
     this.entries.delete(key);
   }
 
+  /** Drops expired entries from the front, and the oldest ones beyond the bound. Pending entries are old only if stuck. */
   private evict(): void {
     const now = this.now();
-    // Entries are in insertion order, which is expiry order for finished entries: drop expired ones from the front.
-    for (const [key, entry] of this.entries) {
-      if (this.entries.size < this.maximumEntries && entry.expiresAt > now) break;
-      if (entry.response === null && this.entries.size < this.maximumEntries) break;
-      this.entries.delete(key);
+    while (this.head < this.order.length) {
+      const key = this.order[this.head]!;
+      const entry = this.entries.get(key);
+      if (entry && entry.expiresAt > now && this.entries.size < this.maximumEntries) break;
+      // An entry re-created under the same key after an abandon sits later in the order too; keep that one.
+      if (entry && entry.expiresAt <= now) this.entries.delete(key);
+      else if (entry && this.entries.size >= this.maximumEntries) this.entries.delete(key);
+      this.head++;
+    }
+    if (this.head > 4096 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
     }
   }
 

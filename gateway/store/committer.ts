@@ -4,6 +4,7 @@
  * durability costs one fsync per batch, not per uplink, and the batch grows by itself when load rises.
  * Deleting journal rows the broker acknowledged rides along in the same transactions.
  */
+import { performance } from 'node:perf_hooks';
 import type { Database } from './database';
 import type { Journal } from './journal';
 
@@ -22,6 +23,13 @@ export interface CommitStatistics {
 
 export interface GroupCommitterOptions {
   batchLimit: number;
+  /**
+   * Under load, a commit waits for more uplinks while they keep arriving, until this many are staged or the
+   * oldest has waited `gatherMilliseconds`. Node reads at most 32 datagrams per poll of a socket, so without
+   * this a commit (and its fsync) would be paid for every 32 uplinks at most.
+   */
+  gatherTarget?: number;
+  gatherMilliseconds?: number;
   maximumPending: number;
   /** Delay before a commit that only deletes acknowledged journal rows (they need not be durable at once). */
   completionDelayMilliseconds?: number;
@@ -37,6 +45,9 @@ export class GroupCommitter {
   private timer: NodeJS.Timeout | null = null;
   private readonly commitBatch: (writes: StagedWrite[], completed: number[]) => void;
   private closed = false;
+  /** Staged count at the previous check, and when the oldest staged write arrived. */
+  private stagedAtLastCheck = 0;
+  private oldestStagedAt = 0;
 
   constructor(database: Database, private readonly journal: Journal, private readonly options: GroupCommitterOptions) {
     this.commitBatch = database.transaction((writes: StagedWrite[], completed: number[]) => {
@@ -48,6 +59,7 @@ export class GroupCommitter {
   /** Stages a write; false (and nothing staged) when too many are already waiting: answer "busy, retry". */
   stage(staged: StagedWrite): boolean {
     if (this.closed || this.pending.length >= this.options.maximumPending) return false;
+    if (this.pending.length === 0) this.oldestStagedAt = performance.now();
     this.pending.push(staged);
     this.schedule();
     return true;
@@ -72,8 +84,22 @@ export class GroupCommitter {
     if (this.immediate) return;
     this.immediate = setImmediate(() => {
       this.immediate = null;
+      if (this.shouldGather()) {
+        this.schedule();
+        return;
+      }
       this.flush();
     });
+  }
+
+  /** True while uplinks are still arriving and the batch is neither big nor old enough to commit. */
+  private shouldGather(): boolean {
+    const staged = this.pending.length;
+    const growing = staged > this.stagedAtLastCheck;
+    this.stagedAtLastCheck = staged;
+    if (!growing || staged === 0) return false;
+    if (staged >= (this.options.gatherTarget ?? 128)) return false;
+    return performance.now() - this.oldestStagedAt < (this.options.gatherMilliseconds ?? 2);
   }
 
   /** Commits what is staged now (up to the batch limit; the rest in following turns). */
@@ -84,6 +110,8 @@ export class GroupCommitter {
     }
     if (this.pending.length === 0 && this.completed.length === 0) return;
     const writes = this.pending.length > this.options.batchLimit ? this.pending.splice(0, this.options.batchLimit) : this.pending.splice(0);
+    this.stagedAtLastCheck = this.pending.length;
+    if (this.pending.length > 0) this.oldestStagedAt = performance.now();
     const completed = this.completed.splice(0);
     const started = process.hrtime.bigint();
     let failure: Error | null = null;

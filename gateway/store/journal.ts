@@ -33,7 +33,7 @@ export class Journal {
     this.statements = {
       append: database.prepare('INSERT INTO journal (topic, payload, retain, received_at) VALUES (?, ?, ?, ?)'),
       load: database.prepare('SELECT sequence, topic, payload, retain, received_at FROM journal WHERE sequence > ? ORDER BY sequence LIMIT ?'),
-      remove: database.prepare('DELETE FROM journal WHERE sequence = ?'),
+      removeRange: database.prepare('DELETE FROM journal WHERE sequence BETWEEN ? AND ?'),
       count: database.prepare('SELECT COUNT(*) AS count FROM journal'),
       oldest: database.prepare('SELECT MIN(received_at) AS oldest FROM journal'),
     };
@@ -64,8 +64,16 @@ export class Journal {
 
   /** Deletes published rows inside the caller's transaction. */
   remove(sequences: number[]): void {
+    // Acknowledgements arrive almost in order: delete contiguous runs with one statement each.
+    const sorted = Float64Array.from(sequences).sort();
     let removed = 0;
-    for (const sequence of sequences) removed += this.statements.remove.run(sequence).changes;
+    let start = 0;
+    while (start < sorted.length) {
+      let end = start;
+      while (end + 1 < sorted.length && sorted[end + 1]! <= sorted[end]! + 1) end++;
+      removed += this.statements.removeRange.run(sorted[start]!, sorted[end]!).changes;
+      start = end + 1;
+    }
     this.rowCount -= removed;
   }
 

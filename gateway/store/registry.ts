@@ -15,7 +15,7 @@ export interface Channel {
   unit?: string;
 }
 
-/** What the retained `state` twin shows; the gateway fills it from uplinks. */
+/** What the retained `state` twin shows. Stored: what the device reported; lastSeen and lastReadingId come from their columns. */
 export interface DeviceState {
   lastSeen?: string;
   powerSource?: string;
@@ -49,8 +49,6 @@ export interface ActiveDevice extends DeviceRecord {
   context: OscoreContext;
   /** Time the retained state was last put in the journal (not persisted: after a restart the next uplink republishes). */
   statePublishedAt: number;
-  /** Serialized state last put in the journal, without lastSeen. */
-  statePublishedFingerprint: string;
 }
 
 /** The device's own view of its secrets, exported once at provisioning for flashing. */
@@ -186,6 +184,9 @@ export class DeviceRegistry {
       setNextKid: database.prepare("INSERT INTO meta (key, value) VALUES ('next_kid', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
       revoke: database.prepare("UPDATE devices SET status = 'revoked', revoked_at = ? WHERE imei = ? AND status = 'active'"),
       updateUplink: database.prepare(
+        'UPDATE devices SET replay_highest = ?, replay_low = ?, replay_high = ?, last_reading_id = ?, last_address = ?, last_port = ?, last_seen_at = ? WHERE id = ?',
+      ),
+      updateUplinkAndState: database.prepare(
         'UPDATE devices SET replay_highest = ?, replay_low = ?, replay_high = ?, last_reading_id = ?, last_address = ?, last_port = ?, last_seen_at = ?, state = ? WHERE id = ?',
       ),
       setChannels: database.prepare('UPDATE devices SET channels = ? WHERE imei = ?'),
@@ -303,7 +304,6 @@ export class DeviceRegistry {
         replay: new ReplayWindow({ highest: row.replay_highest, low: row.replay_low, high: row.replay_high }),
       },
       statePublishedAt: 0,
-      statePublishedFingerprint: '',
     };
     this.byKid.set(hex(record.kid), device);
     this.byImei.set(record.imei, device);
@@ -332,13 +332,12 @@ export class DeviceRegistry {
     this.byKid.clear();
   }
 
-  /** Writes what an uplink changed (inside the commit transaction). */
-  writeUplinkState(device: ActiveDevice): void {
+  /** Writes what an uplink changed (inside the commit transaction); the reported state only when it changed. */
+  writeUplinkState(device: ActiveDevice, stateChanged: boolean): void {
     const replay = device.context.replay!.state();
-    this.statements.updateUplink.run(
-      replay.highest, replay.low, replay.high, device.lastReadingId, device.lastAddress, device.lastPort, device.lastSeenAt,
-      JSON.stringify(device.state), device.id,
-    );
+    const values = [replay.highest, replay.low, replay.high, device.lastReadingId, device.lastAddress, device.lastPort, device.lastSeenAt];
+    if (stateChanged) this.statements.updateUplinkAndState.run(...values, JSON.stringify(device.state), device.id);
+    else this.statements.updateUplink.run(...values, device.id);
   }
 
   /**

@@ -92,7 +92,7 @@ describe('gateway with Mosquitto as the external broker', function () {
     for (let id = 1; id <= 3; id++) assert.ok((await terminal!.send([{ id, time: now(), values: [id, 50] }])).ok);
     await gateway!.whenPublished();
     await observer.waitFor(() => readingIds().length === 3, 'the first readings');
-    await observer.close();
+    await observer.close(true);
     await mosquitto.stop();
     for (let id = 4; id <= 30; id++) assert.ok((await terminal!.send([{ id, time: now(), values: [id, 50] }])).ok);
     assert.ok(gateway!.journal.depth >= 27);

@@ -93,8 +93,9 @@ export class Observer {
     });
   }
 
-  async close(): Promise<void> {
-    await this.client.endAsync(true);
+  /** `graceful`: let outstanding acknowledgements go out first (matters for persistent sessions). */
+  async close(graceful = false): Promise<void> {
+    await this.client.endAsync(!graceful);
   }
 }
 
