@@ -7,6 +7,7 @@ import { registerFlashCommand } from './commands/flash';
 import { registerConsoleCommand } from './commands/console';
 import { registerDiagCommand } from './commands/diag';
 import { registerConfigCommand } from './commands/config';
+import { registerFleetCommand } from '../simulator/fleet/command';
 
 /** Every command module registers itself here; keep the list in the order `udt --help` shows it. */
 const commandRegistrations: Array<(program: Command) => void> = [
@@ -18,6 +19,7 @@ const commandRegistrations: Array<(program: Command) => void> = [
   registerConsoleCommand,
   registerDiagCommand,
   registerConfigCommand,
+  registerFleetCommand,
 ];
 
 export function createProgram(): Command {

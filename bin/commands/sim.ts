@@ -78,6 +78,7 @@ export async function runSim(options: SimCommandOptions): Promise<void> {
   const log = (line: string): void => {
     process.stderr.write(`[udt sim] ${line}\n`);
   };
+  if (!options.board) throw new SimUsageError('say which board: --board <id> (see `udt boards`), or run a fleet: udt sim fleet <scenario>');
   const speed = Number(options.speed);
   if (!(speed > 0)) throw new SimUsageError(`--speed must be a positive number, got "${options.speed}"`);
   const bridges = parseBridges(options.bridge);
@@ -145,7 +146,8 @@ export function registerSimCommand(program: Command): void {
   program
     .command('sim')
     .description('boot a virtual terminal and show its Espruino console')
-    .requiredOption('--board <id>', 'board from boards.json')
+    // Not a required option: `udt sim fleet <scenario>` is a subcommand without one (checked in runSim).
+    .option('--board <id>', 'board from boards.json (required unless running `udt sim fleet`)')
     .option('--firmware <file>', 'bundle to run (default: build the firmware for the board)')
     .option('--flash <file>', 'flash image to load at start and save at exit')
     .option('--speed <factor>', 'virtual seconds per real second', '1')
