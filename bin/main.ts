@@ -8,6 +8,7 @@ import { registerConsoleCommand } from './commands/console';
 import { registerDiagCommand } from './commands/diag';
 import { registerConfigCommand } from './commands/config';
 import { registerFleetCommand } from '../simulator/fleet/command';
+import { registerStartCommand } from './commands/start';
 
 /** Every command module registers itself here; keep the list in the order `udt --help` shows it. */
 const commandRegistrations: Array<(program: Command) => void> = [
@@ -20,6 +21,7 @@ const commandRegistrations: Array<(program: Command) => void> = [
   registerDiagCommand,
   registerConfigCommand,
   registerFleetCommand,
+  registerStartCommand,
 ];
 
 export function createProgram(): Command {
