@@ -76,6 +76,7 @@ export class Gateway {
     const pendingCommands = new PendingCommandChanges();
     this.committer = new GroupCommitter(database, this.journal, {
       batchLimit: config.commitBatchLimit,
+      walFile: config.sqliteSynchronous === 'FULL' ? `${databaseFile(config.dataDirectory)}-wal` : null,
       maximumPending: config.maximumPendingUplinks + 1024,
       onCommit: (statistics) => {
         if (statistics.writes > 0) {
@@ -145,7 +146,8 @@ export class Gateway {
 
   static async start(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
     const logger = options.logger ?? pino({ level: config.logLevel, base: { gateway: config.gatewayId } });
-    const database = openDatabase(databaseFile(config.dataDirectory), { synchronous: config.sqliteSynchronous });
+    // Commits do not fsync on the event loop; the committer fdatasyncs the WAL in the thread pool before it acknowledges.
+    const database = openDatabase(databaseFile(config.dataDirectory), { synchronous: 'NORMAL' });
     let broker: EmbeddedBroker | null = null;
     let mqttUrl = config.mqttUrl;
     try {
@@ -218,8 +220,8 @@ export class Gateway {
   }
 
   /** Resolves when every journal row so far has been acknowledged by the broker. */
-  whenPublished(): Promise<void> {
-    this.committer.flush();
+  async whenPublished(): Promise<void> {
+    await this.committer.whenSettled();
     return this.publisher.whenDrained();
   }
 
@@ -247,7 +249,7 @@ export class Gateway {
     for (const timer of this.timers) clearInterval(timer);
     this.logger.info({ journalDepth: this.journal.depth }, 'gateway stopping');
     // Commit and answer what was already received, then stop listening.
-    this.committer.flush();
+    await this.committer.whenSettled();
     if (this.socket) {
       const socket = this.socket;
       await new Promise<void>((resolve) => socket.close(() => resolve()));
@@ -257,6 +259,7 @@ export class Gateway {
     await Promise.race([this.publisher.whenDrained(), new Promise((resolve) => setTimeout(resolve, grace).unref())]);
     await this.publisher.stop();
     this.committer.close();
+    this.committer.releaseWal();
     await this.operations?.close();
     await this.broker?.close();
     this.database.close();

@@ -199,12 +199,39 @@ describe('gateway parts', () => {
   });
 
   describe('group commit', () => {
+    it('settles a committed batch only after the WAL was fdatasynced, off the event loop', async () => {
+      const directory = temporaryDirectory();
+      const file = databaseFile(directory.path);
+      const database = openDatabase(file, { synchronous: 'NORMAL' });
+      try {
+        const journal = new Journal(database);
+        const committer = new GroupCommitter(database, journal, { batchLimit: 100, maximumPending: 100, walFile: `${file}-wal` });
+        const settled: string[] = [];
+        for (const name of ['a', 'b']) {
+          committer.stage({
+            write: () => void journal.append([{ topic: name, payload: Buffer.from(name), retain: false, receivedAt: 0 }]),
+            settle: (error) => settled.push(`${name}:${error ? error.message : 'ok'}`),
+          });
+        }
+        committer.flush();
+        assert.equal(journal.depth, 2, 'committed');
+        assert.deepEqual(settled, [], 'not settled before the fsync');
+        await committer.whenSettled();
+        assert.deepEqual(settled, ['a:ok', 'b:ok']);
+        committer.close();
+        committer.releaseWal();
+      } finally {
+        database.close();
+        directory.remove();
+      }
+    });
+
     it('fails every staged write of a batch, and those staged after it, when the transaction fails', () => {
       const directory = temporaryDirectory();
       const database = openDatabase(databaseFile(directory.path));
       try {
         const journal = new Journal(database);
-        const committer = new GroupCommitter(database, journal, { batchLimit: 2, maximumPending: 10 });
+        const committer = new GroupCommitter(database, journal, { batchLimit: 2, maximumPending: 10, walFile: null });
         const outcomes: Array<string> = [];
         const append = (name: string, fail = false) => ({
           write: () => {
