@@ -147,7 +147,8 @@ export function registerGatewayCommand(program: Command): void {
     .option('--channels <list>', 'channel list instead of a profile: name:unit,name:unit,...')
     .option('-o, --out <file>', 'write the secrets to this file (mode 600) instead of standard output')
     .option('--allow-invalid-imei', 'accept an IMEI whose check digit is wrong (test equipment)')
-    .action((options: CommonOptions & { imei: string; profile?: string; channels?: string; out?: string; allowInvalidImei?: boolean }) => {
+    .action((_options: unknown, command: Command) => {
+      const options = command.optsWithGlobals<CommonOptions & { imei: string; profile?: string; channels?: string; out?: string; allowInvalidImei?: boolean }>();
       const channels = options.channels ? parseChannels(options.channels) : options.profile ? channelsFromProfile(options.profile) : [];
       const opened = openRegistry(options);
       try {
@@ -168,7 +169,8 @@ export function registerGatewayCommand(program: Command): void {
   withCommonOptions(gateway.command('revoke'))
     .description('revoke a device: its uplinks are rejected from now on (a running gateway notices within seconds)')
     .requiredOption('--imei <imei>', "the device's IMEI")
-    .action((options: CommonOptions & { imei: string }) => {
+    .action((_options: unknown, command: Command) => {
+      const options = command.optsWithGlobals<CommonOptions & { imei: string }>();
       const opened = openRegistry(options);
       try {
         const device = opened.registry.revoke(options.imei);
@@ -181,7 +183,9 @@ export function registerGatewayCommand(program: Command): void {
   withCommonOptions(gateway.command('list'))
     .description('list the registered devices')
     .option('--json', 'print JSON (without secrets)')
-    .action((options: CommonOptions & { json?: boolean }) => {
+    .action((_options: unknown, command: Command) => {
+      // --data-dir and --config may be given before or after the subcommand name: the parent takes them first.
+      const options = command.optsWithGlobals<CommonOptions & { json?: boolean }>();
       const opened = openRegistry(options);
       try {
         const { hex } = loadRegistryModule();

@@ -191,6 +191,7 @@ export class DeviceRegistry {
       ),
       setChannels: database.prepare('UPDATE devices SET channels = ? WHERE imei = ?'),
       imeiById: database.prepare('SELECT imei FROM devices WHERE id = ?'),
+      statusById: database.prepare('SELECT status, channels FROM devices WHERE id = ?'),
     };
     this.dataVersion = this.readDataVersion();
   }
@@ -341,14 +342,19 @@ export class DeviceRegistry {
   }
 
   /**
-   * Another process (the CLI) may have revoked or changed devices: when the database changed since the last
-   * check, drop the cache so every device is reloaded from its row. Cheap when nothing changed.
+   * Another process (the CLI) may have revoked devices or changed channel lists: when the database changed since
+   * the last check, re-read those two fields of every cached device. The cached replay windows and reading ids
+   * are kept: they may be ahead of the database by writes that are staged but not yet committed.
    */
   refreshIfChangedElsewhere(): boolean {
     const version = this.readDataVersion();
     if (version === this.dataVersion) return false;
     this.dataVersion = version;
-    this.forgetAll();
+    for (const device of [...this.byImei.values()]) {
+      const row = this.statements.statusById.get(device.id) as { status: string; channels: string } | undefined;
+      if (!row || row.status !== 'active') this.forget(device.imei);
+      else device.channels = JSON.parse(row.channels) as Channel[];
+    }
     return true;
   }
 
