@@ -159,3 +159,30 @@ describe('gateway: authentic uplinks to MQTT (embedded broker)', () => {
     assert.equal(status.json().online, true);
   });
 });
+
+describe('gateway: SenML-JSON output (payloadFormat senml)', () => {
+  it('publishes each reading as a SenML-JSON pack with base name, base time and the reading id', async () => {
+    const directory = temporaryDirectory();
+    const gateway = await startGateway(directory.path, { payloadFormat: 'senml' });
+    const observer = await Observer.connect(gateway.mqttUrl);
+    try {
+      const imei = testImei(11);
+      const secrets = gateway.registry.provision({ imei, channels: [{ name: 'temperature', unit: 'Cel' }, { name: 'door' }] }).secrets;
+      const terminal = await new Terminal(secrets, { port: gateway.addresses.coap.port }).open();
+      const time = 1767225600;
+      assert.ok((await terminal.send([{ id: 3, time, values: [21.5, true] }])).ok);
+      terminal.close();
+      await gateway.whenPublished();
+      await observer.waitFor((messages) => messages.some((message) => message.topic === `udt/${imei}/up`), 'the pack');
+      const pack = JSON.parse(observer.on(`udt/${imei}/up`)[0]!.payload.toString()) as unknown;
+      assert.deepEqual(pack, [
+        { bn: `urn:dev:imei:${imei}:`, bt: time, rid: 3, n: 'temperature', u: 'Cel', v: 21.5 },
+        { n: 'door', vb: true },
+      ]);
+    } finally {
+      await observer.close();
+      await gateway.stop();
+      directory.remove();
+    }
+  });
+});
