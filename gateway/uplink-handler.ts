@@ -100,12 +100,12 @@ export class UplinkHandler {
     });
     if (received.ok) {
       const accepted = received;
-      return this.accept(device!, accepted.uplink, source, key, accepted.coap, {
+      return this.accept(device!, accepted.uplink, source, key, accepted.coap, datagram.length, {
         downlink: (message) => Buffer.from(buildDownlinkResponse(accepted, message, false)),
         error: (code, text) => Buffer.from(buildProtectedErrorResponse(accepted.context, accepted.binding, accepted.coap, code, text)),
       });
     }
-    if (received.reason === 'not-oscore' && config.insecurePlainCoap && received.coap) return this.handlePlain(received.coap, source, key);
+    if (received.reason === 'not-oscore' && config.insecurePlainCoap && received.coap) return this.handlePlain(received.coap, source, key, datagram.length);
     this.reject(received.reason, source, received.detail);
     if (received.context && device) this.persistReplayWindow(device);
     const response = buildRejectionResponse(received, false, this.nextMessageId());
@@ -117,17 +117,17 @@ export class UplinkHandler {
     this.dependencies.committer.stage({ write: () => this.dependencies.registry.writeUplinkState(device, false), settle: () => undefined });
   }
 
-  private handlePlain(request: CoapMessage, source: Endpoint, key: string): void {
+  private handlePlain(request: CoapMessage, source: Endpoint, key: string, requestLength: number): void {
     const classified = classifyPlainRequest(request);
     if (classified.kind === 'discovery') return this.dependencies.send(discoveryResponse(request, this.nextMessageId()), source);
     if (classified.kind === 'invalid') {
       this.reject('plain-invalid', source, classified.text);
-      return this.dependencies.send(plainErrorResponse(request, classified.code, classified.text, this.nextMessageId()), source);
+      return this.dependencies.send(plainErrorResponse(request, classified.code, classified.text, this.nextMessageId(), requestLength), source);
     }
     const device = this.dependencies.registry.activeByImei(classified.imei);
     if (!device) {
       this.reject('unknown-device', source, classified.imei);
-      return this.dependencies.send(plainErrorResponse(request, CoapCode.NotFound, 'Unknown device', this.nextMessageId()), source);
+      return this.dependencies.send(plainErrorResponse(request, CoapCode.NotFound, 'Unknown device', this.nextMessageId(), requestLength), source);
     }
     let uplink: DecodedUplink;
     try {
@@ -135,34 +135,44 @@ export class UplinkHandler {
     } catch (error) {
       if (!isProtocolError(error)) throw error;
       this.reject('malformed-payload', source, error.message);
-      return this.dependencies.send(plainErrorResponse(request, CoapCode.BadRequest, error.message, this.nextMessageId()), source);
+      return this.dependencies.send(plainErrorResponse(request, CoapCode.BadRequest, error.message, this.nextMessageId(), requestLength), source);
     }
     const messageId = this.nextMessageId();
-    this.accept(device, uplink, source, key, request, {
+    this.accept(device, uplink, source, key, request, requestLength, {
       downlink: (message) => plainResponse(request, CoapCode.Changed, CONTENT_FORMAT_CBOR, encodeDownlink(message), messageId),
-      error: (code, text) => plainErrorResponse(request, code, text, messageId),
+      error: (code, text) => plainErrorResponse(request, code, text, messageId, requestLength),
     });
   }
 
   /** Unprotected, so it never spends the request's nonce on a second plaintext. */
-  private unavailable(request: CoapMessage, destination: Endpoint, reason: string): void {
-    const response = encodeCoap({
+  private unavailable(request: CoapMessage, destination: Endpoint, reason: string, requestLength: number): void {
+    const build = (text: string): Uint8Array => encodeCoap({
       type: request.type === CoapTypes.Confirmable ? CoapTypes.Acknowledgement : CoapTypes.NonConfirmable,
       code: CoapCode.ServiceUnavailable,
       messageId: request.type === CoapTypes.Confirmable ? request.messageId : this.nextMessageId(),
       token: request.token,
       options: [{ number: CoapOption.MaxAge, value: encodeUintOption(SERVICE_UNAVAILABLE_RETRY_SECONDS) }],
-      payload: utf8Encode(reason),
+      payload: utf8Encode(text),
     });
-    this.dependencies.send(Buffer.from(response), destination);
+    // Never larger than the request: the diagnostic text goes only if it fits.
+    const withText = build(reason);
+    this.dependencies.send(Buffer.from(withText.length <= requestLength ? withText : build('')), destination);
   }
 
-  private accept(device: ActiveDevice, uplink: DecodedUplink, source: Endpoint, key: string, request: CoapMessage, responder: Responder): void {
+  private accept(
+    device: ActiveDevice,
+    uplink: DecodedUplink,
+    source: Endpoint,
+    key: string,
+    request: CoapMessage,
+    requestLength: number,
+    responder: Responder,
+  ): void {
     const { config, metrics, topics, downlinks, pendingCommands, registry } = this.dependencies;
     const receivedAt = this.dependencies.now();
     if (this.dependencies.committer.pendingWrites >= config.maximumPendingUplinks) {
       this.reject('busy', source);
-      return this.unavailable(request, source, 'Gateway busy');
+      return this.unavailable(request, source, 'Gateway busy', requestLength);
     }
     let mapped;
     try {
@@ -221,7 +231,7 @@ export class UplinkHandler {
         if (error) {
           this.responses.abandon(key);
           this.reject('storage-failed', source, error.message);
-          this.unavailable(request, this.latestEndpoint(device, source), 'Journal unavailable');
+          this.unavailable(request, this.latestEndpoint(device, source), 'Journal unavailable', requestLength);
           return;
         }
         if (results.length > 0) downlinks.refreshOpenDevices();

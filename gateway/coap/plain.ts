@@ -70,8 +70,10 @@ export function plainResponse(request: CoapMessage, code: number, contentFormat:
   );
 }
 
-export function plainErrorResponse(request: CoapMessage, code: number, text: string, messageId: number): Buffer {
-  return plainResponse(request, code, CONTENT_FORMAT_TEXT, utf8Encode(text), messageId);
+/** An error with a diagnostic text, unless that would make it larger than the request (no amplification). */
+export function plainErrorResponse(request: CoapMessage, code: number, text: string, messageId: number, requestLength: number): Buffer {
+  const withText = plainResponse(request, code, CONTENT_FORMAT_TEXT, utf8Encode(text), messageId);
+  return withText.length <= requestLength ? withText : plainResponse(request, code, null, new Uint8Array(0), messageId);
 }
 
 export function discoveryResponse(request: CoapMessage, messageId: number): Buffer {

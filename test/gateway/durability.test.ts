@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
+import { CoapCode } from '../../firmware/protocol/coap';
 import type { Gateway } from '../../gateway/gateway';
+import { databaseFile, openDatabase } from '../../gateway/store/database';
 import type { DeviceSecrets } from '../../gateway/store/registry';
 import { TestBroker } from './support/broker';
 import { Observer, startGateway, temporaryDirectory, testImei } from './support/harness';
@@ -117,6 +119,31 @@ describe('gateway: durable journal across broker outages and restarts', () => {
     await gateway.whenPublished();
     await observer!.waitFor(() => readingIds(observer!, imei).length >= 61, 'reading 61');
     assert.deepEqual(readingIds(observer!, imei), range(1, 61));
+  });
+
+  it('answers 5.03 (unprotected, with Max-Age) when the journal cannot be written, and stores the retried readings once it can', async () => {
+    gateway = await startGateway(directory.path, { mqttUrl: broker.url, ...settings });
+    secrets = gateway.registry.provision({ imei, channels: [{ name: 'count' }] }).secrets;
+    terminal = await new Terminal(secrets, { port: gateway.addresses.coap.port }).open();
+    observer = await Observer.connect(broker.url);
+    await sendReadings(1, 1);
+    // Another connection makes every journal insert fail, like a full or failing disk.
+    const saboteur = openDatabase(databaseFile(directory.path));
+    saboteur.exec("CREATE TRIGGER fail_journal BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;");
+    const refused = await terminal.send([{ id: 2, time: now(), values: [2] }]);
+    assert.ok(!refused.ok && refused.reason === 'security-error' && refused.code === CoapCode.ServiceUnavailable, JSON.stringify(refused));
+    assert.equal(gateway.health().status, 'failing');
+    assert.equal(await gateway.metrics.counterValue('udt_gateway_uplinks_rejected_total', { reason: 'storage-failed' }), 1);
+    saboteur.exec('DROP TRIGGER fail_journal');
+    saboteur.close();
+    // The terminal kept reading 2 and sends it again (a new request, a new sequence number).
+    const retried = await terminal.send([{ id: 2, time: now(), values: [2] }, { id: 3, time: now(), values: [3] }]);
+    assert.ok(retried.ok, JSON.stringify(retried));
+    assert.equal(retried.downlink.acknowledgedReadingId, 3);
+    await gateway.whenPublished();
+    await observer.waitFor(() => readingIds(observer!, imei).length === 3, 'three readings');
+    assert.deepEqual(readingIds(observer!, imei), [1, 2, 3]);
+    assert.equal(gateway.health().status, 'ok');
   });
 
   it('connects to an external broker with a user name and password', async () => {
