@@ -18,7 +18,10 @@ export interface TcpConsole {
 
 export function serveOnTcp(endpoint: SerialEndpoint, port = 0, host = '127.0.0.1'): Promise<TcpConsole> {
   let client: net.Socket | null = null;
+  const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
     if (client) {
       socket.end(`busy: another tool is connected to ${endpoint.name}\r\n`);
       return;
@@ -46,7 +49,7 @@ export function serveOnTcp(endpoint: SerialEndpoint, port = 0, host = '127.0.0.1
         clients: () => (client ? 1 : 0),
         close: () =>
           new Promise((done) => {
-            client?.destroy();
+            for (const socket of sockets) socket.destroy();
             server.close(() => done());
           }),
       });

@@ -64,6 +64,8 @@ export class ConsoleBench {
     bench.tcp = await serveOnTcp(board.console.host);
     board.powerOn();
     bench.pace(options.speed ?? 20);
+    // Tools connect to a board that is up (a real one answers only once it has booted, too).
+    while (!board.currentSession?.alive) await new Promise((resolve) => setTimeout(resolve, 5));
     return bench;
   }
 
