@@ -8,7 +8,7 @@ const espruinoAbsentGlobals = ['Map', 'Set', 'WeakMap', 'WeakSet', 'Symbol', 'Pr
 );
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.scratch/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', '.scratch/', 'coverage/', '.udt/'] },
   ...tseslint.configs.recommended,
   {
     rules: {
