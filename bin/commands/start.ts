@@ -56,9 +56,9 @@ export async function runStart(options: StartCommandOptions, print: (line: strin
     print(`port ${brokerPort} (MQTT) or ${coapPort} (CoAP) is in use; taking free ports instead`);
     fleet = await create({ brokerPort: 0, coapPort: 0 });
   }
-  const url = new URL(fleet.gateway.mqttUrl);
+  const url = new URL(fleet.mqttUrl);
   print('');
-  print(`MQTT broker: ${fleet.gateway.mqttUrl}   (gateway CoAP/OSCORE on udp 127.0.0.1:${fleet.gateway.addresses.coap.port})`);
+  print(`MQTT broker: ${fleet.mqttUrl}   (gateway CoAP/OSCORE on udp 127.0.0.1:${fleet.coapPort})`);
   print('Watch the readings with any MQTT client, e.g.:');
   print(`  mosquitto_sub -h ${url.hostname} -p ${url.port} -t 'udt/#' -v`);
   print(`  npx mqtt sub -h ${url.hostname} -p ${url.port} -t 'udt/#' -v`);

@@ -1,21 +1,22 @@
 /**
  * A fleet: every terminal of a scenario on ONE virtual clock, each with its modem model sending real UDP to one
  * real gateway (gateway/gateway.ts: OSCORE, SQLite journal, MQTT) whose clock is the fleet's virtual network
- * time, and an MQTT observer that counts what the gateway publishes per device and reading id.
+ * time, and an MQTT observer that counts what the gateway publishes per device and reading id. The gateway and
+ * the observer run in a worker thread (gateway-worker.ts), the terminals in this one.
  *
  * Virtual time runs as fast as the machine allows (`run()`), pausing whenever a datagram is on its way to the
  * gateway so no reply is jumped over, or paced to the wall clock times `speed` (`udt start`).
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
-import pino from 'pino';
+import { Worker } from 'node:worker_threads';
 import { loadBoards } from '../../hal/board-loader';
 import { DEFAULT_CONFIG, type GatewayConfig } from '../../gateway/config';
-import { Gateway } from '../../gateway/gateway';
+import type { DeviceSecrets } from '../../gateway/store/registry';
 import { VirtualClock } from '../clock';
 import { firmwareFor } from './firmware-cache';
 import { FleetTerminal } from './fleet-terminal';
+import type { FromWorker, GatewayWorkerData, ToWorker } from './gateway-worker';
 import { terminalCount, type Scenario } from './scenario';
 
 export interface FleetOptions {
@@ -71,9 +72,16 @@ export class Fleet {
   deliveredCount = 0;
   duplicates = 0;
   onDelivery: ((delivery: Delivery) => void) | null = null;
-  gateway!: Gateway;
-  observer!: MqttClient;
+  /** Where the gateway's embedded broker listens, and the gateway's CoAP port. */
+  mqttUrl = '';
+  coapPort = 0;
   readonly epochMs: number;
+  /** The gateway's clock: virtual ms, shared with its worker thread. */
+  private readonly sharedTime = new Float64Array(new SharedArrayBuffer(8));
+  private worker: Worker | null = null;
+  private readonly waiters = new Map<number, () => void>();
+  private nextWaiter = 1;
+  private workerStopped: Promise<void> | null = null;
   buildMs = 0;
   private stopped = false;
 
@@ -125,21 +133,19 @@ export class Fleet {
       logLevel: this.options.gatewayLogLevel ?? 'silent',
       shutdownGraceSeconds: 5,
     };
-    this.gateway = await Gateway.start(config, {
-      logger: pino({ level: config.logLevel }),
-      now: () => this.epochMs + this.clock.now(),
-    });
-    await this.connectObserver(this.gateway.mqttUrl);
 
+    const devices: Array<{ imei: string; profile: string | null }> = [];
     let serial = scenario.imeiBase ?? 100000;
+    for (const group of scenario.groups) {
+      for (let indexInGroup = 0; indexInGroup < group.count; indexInGroup++) devices.push({ imei: imeiFor(serial++), profile: group.meters?.[0]?.profile ?? null });
+    }
+    const secrets = await this.startGateway(config, devices);
     let index = 0;
     for (const group of scenario.groups) {
       const board = boards[group.board]!;
       const spreadMs = (group.startSpreadSeconds ?? 600) * 1000;
       for (let indexInGroup = 0; indexInGroup < group.count; indexInGroup++) {
-        const imei = imeiFor(serial++);
-        const meterProfile = group.meters?.[0]?.profile ?? null;
-        const { secrets } = this.gateway.registry.provision({ imei, profile: meterProfile, channels: [] });
+        const imei = devices[index]!.imei;
         const terminal = new FleetTerminal({
           clock: this.clock,
           board,
@@ -147,57 +153,92 @@ export class Fleet {
           indexInGroup,
           name: `${group.name ?? board.id}-${indexInGroup + 1}`,
           imei,
-          secrets,
+          secrets: secrets[index]!,
           firmware: firmware.get(group.board + JSON.stringify(group.config))!,
-          gatewayPort: this.gateway.addresses.coap.port,
+          gatewayPort: this.coapPort,
           networkEpochMs: this.epochMs,
           seed: (scenario.seed ?? 1) * 100003 + index,
           powerOnAt: group.count > 1 ? Math.round((spreadMs * indexInGroup) / group.count) : 0,
         });
+        // The gateway handles a datagram at the virtual time it was sent (virtual time waits for the reply).
+        const udp = terminal.modem.udp;
+        const send = udp.send.bind(udp);
+        udp.send = (socketId, data, destination) => {
+          this.sharedTime[0] = this.clock.now();
+          return send(socketId, data, destination);
+        };
         this.terminals.push(terminal);
         this.delivered.set(imei, new Set());
         index++;
       }
     }
-    this.log(`${terminalCount(scenario)} terminals provisioned and flashed; gateway CoAP on 127.0.0.1:${this.gateway.addresses.coap.port}, MQTT on ${this.gateway.mqttUrl}`);
+    this.log(`${terminalCount(scenario)} terminals provisioned and flashed; gateway CoAP on 127.0.0.1:${this.coapPort}, MQTT on ${this.mqttUrl}`);
   }
 
-  private async connectObserver(url: string): Promise<void> {
-    const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 200, clientId: `udt-fleet-observer-${process.pid}` });
-    this.observer = client;
-    client.on('message', (topic, payload) => {
-      const levels = topic.split('/');
-      if (levels.length < 3 || (levels[2] !== 'up' && levels[2] !== 'event')) return;
-      let body: Record<string, unknown>;
-      try {
-        body = JSON.parse(payload.toString()) as Record<string, unknown>;
-      } catch {
-        return;
-      }
-      const readingId = body.readingId;
-      const imei = levels[1]!;
-      if (typeof readingId !== 'number') return;
-      let ids = this.delivered.get(imei);
-      if (!ids) {
-        ids = new Set();
-        this.delivered.set(imei, ids);
-      }
-      if (ids.has(readingId)) {
-        this.duplicates++;
-        return;
-      }
-      ids.add(readingId);
-      this.deliveredCount++;
-      this.onDelivery?.({ topic, imei, readingId, payload: body });
-    });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`fleet observer cannot connect to ${url}`)), 10000);
-      client.once('connect', () => {
-        clearTimeout(timer);
-        resolve();
+  /** Start the gateway and its MQTT observer in a worker thread; provisions `devices` and returns their secrets. */
+  private startGateway(config: GatewayConfig, devices: Array<{ imei: string; profile: string | null }>): Promise<DeviceSecrets[]> {
+    const data: GatewayWorkerData = { config, epochMs: this.epochMs, time: this.sharedTime.buffer as SharedArrayBuffer, devices };
+    const entry = path.join(__dirname, 'gateway-worker.ts');
+    const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, { eval: true, workerData: data });
+    this.worker = worker;
+    return new Promise((resolve, reject) => {
+      let stopped: () => void = () => {};
+      this.workerStopped = new Promise((done) => (stopped = done));
+      worker.on('message', (message: FromWorker) => {
+        switch (message.type) {
+          case 'ready':
+            this.mqttUrl = message.mqttUrl;
+            this.coapPort = message.coapPort;
+            resolve(message.secrets as DeviceSecrets[]);
+            break;
+          case 'deliveries':
+            for (const item of message.items) this.record(item.topic, item.payload);
+            break;
+          case 'published':
+            this.waiters.get(message.id)?.();
+            this.waiters.delete(message.id);
+            break;
+          case 'stopped':
+            stopped();
+            break;
+          case 'failed':
+            reject(new Error(`fleet gateway: ${message.message}`));
+            break;
+        }
+      });
+      worker.once('error', (error) => reject(error));
+      worker.once('exit', () => {
+        stopped();
+        for (const wake of this.waiters.values()) wake();
+        this.waiters.clear();
       });
     });
-    await client.subscribeAsync(['udt/+/up', 'udt/+/event/#'], { qos: 1 });
+  }
+
+  private record(topic: string, payload: string): void {
+    const levels = topic.split('/');
+    if (levels.length < 3 || (levels[2] !== 'up' && levels[2] !== 'event')) return;
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(payload) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    const readingId = body.readingId;
+    const imei = levels[1]!;
+    if (typeof readingId !== 'number') return;
+    let ids = this.delivered.get(imei);
+    if (!ids) {
+      ids = new Set();
+      this.delivered.set(imei, ids);
+    }
+    if (ids.has(readingId)) {
+      this.duplicates++;
+      return;
+    }
+    ids.add(readingId);
+    this.deliveredCount++;
+    this.onDelivery?.({ topic, imei, readingId, payload: body });
   }
 
   /**
@@ -222,6 +263,7 @@ export class Fleet {
       } else {
         target = Math.min(untilMs, clock.now() + 60_000);
       }
+      this.sharedTime[0] = clock.now();
       await clock.runWithRealIo(target);
       // Let the gateway's replies, commits and MQTT traffic run between steps.
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -252,15 +294,24 @@ export class Fleet {
 
   /** Wait (wall time) until the gateway published everything it stored and the observer has it. */
   async drainMqtt(timeoutMs = 10000): Promise<void> {
-    await Promise.race([this.gateway.whenPublished(), new Promise((resolve) => setTimeout(resolve, timeoutMs))]);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const worker = this.worker;
+    if (!worker) return;
+    const id = this.nextWaiter++;
+    const published = new Promise<void>((resolve) => this.waiters.set(id, resolve));
+    worker.postMessage({ type: 'when-published', id } satisfies ToWorker);
+    await Promise.race([published, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
   }
 
   async close(): Promise<void> {
     this.stopped = true;
     for (const terminal of this.terminals) terminal.close();
-    await this.observer?.endAsync(true);
-    await this.gateway?.stop();
+    const worker = this.worker;
+    this.worker = null;
+    if (worker) {
+      worker.postMessage({ type: 'stop' } satisfies ToWorker);
+      await Promise.race([this.workerStopped, new Promise((resolve) => setTimeout(resolve, 15000).unref())]);
+      await worker.terminate();
+    }
   }
 }
 
