@@ -64,9 +64,14 @@ export async function collectDiagnostics(link: ConsoleLink, units: number[], mod
   );
   const modem = await part(() =>
     link.evaluatePromise<Record<string, unknown>>(
-      'udt.modem?(udt.modem.sleeping()?udt.modem.wake():Promise.resolve()).then(function(){return Promise.all([udt.modem.identity(),udt.modem.signal()])})' +
+      // Through the supervisor when there is one: it wakes a modem in PSM the way its driver needs (and
+      // queues behind an uplink in progress instead of interleaving with it).
+      // The MCU must stay out of deep sleep while the modem answers (an STM32 in stop mode loses UART bytes).
+      '(function(){udt.power.hold("diag");var done=function(v){udt.power.release("diag");return v},failed=function(e){udt.power.release("diag");throw e};return ' +
+        '(udt.modem?(udt.supervisor?udt.supervisor.run("diag",function(){return Promise.all([udt.modem.identity(),udt.modem.signal()])})' +
+        ':(udt.modem.sleeping()?udt.modem.wake():Promise.resolve()).then(function(){return Promise.all([udt.modem.identity(),udt.modem.signal()])}))' +
         '.then(function(r){return {identity:r[0],signal:r[1],registered:udt.modem.registered(),socketOpen:udt.modem.udpOpen(),recovery:udt.supervisor?udt.supervisor.counters:null}})' +
-        ':Promise.reject("no modem running (no gateway or keys configured?)")',
+        ':Promise.reject("no modem running (no gateway or keys configured?)")).then(done,failed)})()',
       modemTimeoutMs,
     ),
   );
@@ -75,7 +80,7 @@ export async function collectDiagnostics(link: ConsoleLink, units: number[], mod
     if (!configured) throw new Error('RS485 is not in use: the configuration has no Modbus devices');
     // One unit after the other (the bus is half duplex); any answer, an exception response included, means present.
     const present = await link.evaluatePromise<number[]>(
-      `new Promise(function(resolve){var units=${JSON.stringify(units)},found=[],i=0;function next(){if(i>=units.length)return resolve(found);var u=units[i++];` +
+      `new Promise(function(resolve){udt.power.hold("diag-rs485");var units=${JSON.stringify(units)},found=[],i=0;function next(){if(i>=units.length){udt.power.release("diag-rs485");return resolve(found)}var u=units[i++];` +
         'E.kickWatchdog();udt.field.master.request({unitId:u,functionCode:3,address:0,quantity:1},function(e,r){if(!e||e.code=="exception")found.push(u);next()},{retries:0,responseTimeout:200})}next()})',
       units.length * 2000 + 5000,
     );

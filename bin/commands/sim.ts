@@ -15,6 +15,7 @@ import { AcSupply } from '../../simulator/models/ac-supply';
 import { Battery } from '../../simulator/models/battery';
 import { Bme280 } from '../../simulator/models/bme280';
 import { Sht3x } from '../../simulator/models/sht3x';
+import { attachModem } from '../../simulator/models/modem-attach';
 import { openPty } from '../../simulator/pty';
 import { RealTimeRunner } from '../../simulator/realtime';
 import { serveOnTcp } from '../../simulator/tcp-console';
@@ -29,6 +30,8 @@ export interface SimCommandOptions {
   bridge: string[];
   sensors?: boolean;
   battery?: boolean;
+  gateway?: string;
+  imei?: string;
 }
 
 export class SimUsageError extends Error {
@@ -61,6 +64,13 @@ export async function createSimulatedTerminal(options: SimCommandOptions, log: (
     new AcSupply(board, true);
     new Battery(board, { capacityMilliampHours: 2600 });
     log('mains on, 2600 mAh Li-ion battery');
+  }
+  if (options.gateway) {
+    const match = /^([^:]+):(\d+)$/.exec(options.gateway);
+    if (!match) throw new SimUsageError(`--gateway wants host:port of a gateway on this machine, got "${options.gateway}"`);
+    // The modem model sends real UDP (loopback only); network time is the wall clock's.
+    attachModem(board, { udp: { route: { host: match[1]!, port: Number(match[2]) } }, radio: { networkEpochMs: Date.now() }, identity: options.imei ? { imei: options.imei } : {} });
+    log(`${definition.modem.model} modem model fitted, datagrams to ${options.gateway}`);
   }
   board.flashFirmware(code);
   return board;
@@ -156,6 +166,8 @@ export function registerSimCommand(program: Command): void {
     .option('--bridge <port=path>', 'bridge a virtual UART to a real serial port or pty (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
     .option('--sensors', 'attach an SHT3x and a BME280 to the I2C bus')
     .option('--battery', 'power the board from mains with a backup battery')
+    .option('--gateway <host:port>', "fit the board's modem model and send its datagrams to this gateway (e.g. 127.0.0.1:5683)")
+    .option('--imei <imei>', "the modem model's IMEI (with --gateway)")
     .action(async (options: SimCommandOptions) => {
       try {
         await runSim(options);
