@@ -122,6 +122,13 @@ export class ConsoleLink {
     private readonly transport: ConsoleTransport,
   ) {
     transport.onData((data) => {
+      // XON/XOFF: Espruino sends XOFF when its input buffer is 3/4 full and XON when it has room again.
+      if (data.includes(0x13) || data.includes(0x11)) {
+        const last = Math.max(data.lastIndexOf(0x13), data.lastIndexOf(0x11));
+        this.paused = data[last] === 0x13;
+        if (this.paused) this.pausedAt = Date.now();
+        else this.pump();
+      }
       const text = Buffer.from(data).toString('latin1');
       this.received += text;
       if (this.received.length > 1_000_000) {
@@ -154,9 +161,43 @@ export class ConsoleLink {
     return this.dropped + this.received.length;
   }
 
+  private readonly queue: Buffer[] = [];
+  private paused = false;
+  private pausedAt = 0;
+  private pumping = false;
+  /** Pause between 64-byte pieces, ms (UDT_CONSOLE_PIECE_DELAY_MS). */
+  pieceDelayMs = Number(process.env.UDT_CONSOLE_PIECE_DELAY_MS ?? 0);
+
+  /**
+   * Send bytes to the board in pieces of 64 bytes (Espruino queues input as events of at most 64 bytes in a
+   * ring buffer; the Linux build has no flow control on its input at all), holding back while it said XOFF.
+   */
   write(data: string | Uint8Array): void {
     if (this.closedWith) throw new ConsoleError('closed', `console ${this.port} is closed: ${this.closedWith}`, this.port);
-    this.transport.write(data);
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : Buffer.from(data);
+    for (let offset = 0; offset < bytes.length; offset += 64) this.queue.push(bytes.subarray(offset, offset + 64));
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    const next = (): void => {
+      // XOFF without XON for 10 s: carry on (EspruinoTools gives up waiting after the same time).
+      if (this.paused && Date.now() - this.pausedAt < 10000) {
+        setTimeout(next, 20);
+        return;
+      }
+      const piece = this.queue.shift();
+      if (!piece || this.closedWith) {
+        this.pumping = false;
+        return;
+      }
+      this.transport.write(piece);
+      if (this.pieceDelayMs > 0) setTimeout(next, this.pieceDelayMs);
+      else setImmediate(next);
+    };
+    next();
   }
 
   /** Wait until `pattern` matches the output after `mark`; returns the match. */

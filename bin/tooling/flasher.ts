@@ -60,8 +60,12 @@ export interface FlashReport {
   bootLine: string | null;
 }
 
-/** Bytes of one Storage.write chunk: 768 bytes are 1024 base64 characters on one console line. */
-const chunkBytes = 768;
+/**
+ * Bytes of one Storage.write chunk: 256 bytes are 344 base64 characters, a line of under 500 bytes, well inside
+ * Espruino's input buffer (1024 bytes on the Linux build, which overflows and asserts on a longer line when
+ * nothing throttles its input; measured on 2v29).
+ */
+const chunkBytes = 256;
 /** Storage keeps a header per file (Espruino jsflash.c: 32 bytes with the name) and pads to the alignment. */
 const fileOverheadBytes = 48;
 
@@ -162,7 +166,8 @@ export async function flashTerminal(link: ConsoleLink, request: FlashRequest): P
 
   let bootLine: string | null = null;
   const mark = link.position();
-  link.write('\x10E.reboot();\n');
+  // A hardware reset on a board; the Linux build's E.reboot() ends the process, so there load() runs the boot code.
+  link.write(identity.board === 'LINUX' ? '\x10load();\n' : '\x10E.reboot();\n');
   if ((request.bootWaitMs ?? 20000) > 0) {
     try {
       const match = await link.waitFor(/udt boot [^\r\n]*/, request.bootWaitMs ?? 20000, mark, 'boot line of the new firmware');
