@@ -31,19 +31,24 @@ export function readJsonFile(file: string, what: string): unknown {
   }
 }
 
-/** Build one board's bundle to <out>/<board>/firmware.js and return what was built. */
+/**
+ * Build one board's bundle to <out>/<board>/firmware.js (readable minified JavaScript) and firmware.tok (the
+ * same program pretokenised for Espruino: what `udt flash` writes to Storage) and return what was built.
+ */
 export async function buildBoard(board: BoardDefinition, config: unknown, outDirectory: string, minify = true): Promise<BundleResult & { file: string }> {
   const result = await bundle({ board, config, minify });
   const directory = path.join(outDirectory, board.id);
   mkdirSync(directory, { recursive: true });
   const file = path.join(directory, 'firmware.js');
   writeFileSync(file, result.code);
+  writeFileSync(path.join(directory, 'firmware.tok'), Buffer.from(result.image, 'latin1'));
   writeFileSync(
     path.join(directory, 'build-report.json'),
     JSON.stringify(
       {
         board: board.id,
         bytes: result.bytes,
+        plainBytes: result.plainBytes,
         unminifiedBytes: result.unminifiedBytes,
         budgetBytes: result.budgetBytes,
         modules: result.modules,
@@ -62,7 +67,8 @@ export function formatBuildReport(board: BoardDefinition, result: BundleResult &
   const budget = result.budgetBytes ?? board.codeBudgetBytes;
   const percent = ((result.bytes / budget) * 100).toFixed(1);
   const lines = [
-    `${board.id}: ${path.relative(process.cwd(), result.file)}  ${result.bytes} bytes (${result.unminifiedBytes} before minifying), ` +
+    `${board.id}: ${path.relative(process.cwd(), result.file)}  ${result.bytes} bytes in Storage pretokenised ` +
+      `(${result.plainBytes} minified, ${result.unminifiedBytes} before minifying), ` +
       `budget ${budget} bytes, ${percent}% used`,
     `  board ${board.espruinoBoard}, modem ${board.modem.model}`,
     `  drivers inside: ${result.driversInside.map((entry) => entry.part).join(', ') || 'none'}`,

@@ -64,7 +64,7 @@ export async function runFlash(options: FlashCommandOptions, print: (line: strin
   } else {
     print(`building the firmware for ${board.id}...`);
     try {
-      firmware = (await bundle({ board, config: config ?? undefined })).code;
+      firmware = (await bundle({ board, config: config ?? undefined })).image;
     } catch (error) {
       if (error instanceof BudgetExceededError) throw new FlashError('too-big', `${error.message}; the firmware does not fit this board (see \`udt boards\`)`);
       throw error;

@@ -52,7 +52,7 @@ export async function createSimulatedTerminal(options: SimCommandOptions, log: (
   if (options.firmware) {
     code = readFileSync(options.firmware, 'latin1');
   } else {
-    code = (await bundle({ board: definition })).code;
+    code = (await bundle({ board: definition })).image;
     log(`firmware built for ${definition.id} (${code.length} bytes)`);
   }
   if (options.sensors && board.i2cBus()) {

@@ -11,11 +11,13 @@ import path from 'node:path';
 import { rollup, type Plugin, type RollupLog } from 'rollup';
 import { minify } from 'terser';
 import ts from 'typescript';
+import { tokenizer } from 'acorn';
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
 import type { BoardDefinition } from '../../hal/board';
 import { projectRoot } from '../../hal/board-loader';
 import { checkEspruinoCompatibility, EspruinoCompatibilityError, type LocateFunction } from './gate';
 import { selectDrivers, type DriverSelection } from './catalog';
+import { detokenise, pretokenise } from './espruino-tokens';
 
 export interface BundleOptions {
   /** The board to build for: embedded as `udt:board`, and its code budget enforced. */
@@ -40,8 +42,17 @@ export interface BundleModuleReport {
 }
 
 export interface BundleResult {
+  /** The minified ES5 bundle as plain JavaScript (dist/<board>/firmware.js). */
   code: string;
+  /**
+   * What is flashed: `code` in Espruino's pretokenised form, one character per byte (latin1). The simulator
+   * and the interpreter run it as it is; its size is what the code budget holds.
+   */
+  image: string;
+  /** Bytes of `image`, the size in Storage. */
   bytes: number;
+  /** Bytes of `code`. */
+  plainBytes: number;
   unminifiedBytes: number;
   budgetBytes: number | undefined;
   modules: BundleModuleReport[];
@@ -218,7 +229,9 @@ export async function bundle(options: BundleOptions = {}): Promise<BundleResult>
     const minifiedViolations = checkEspruinoCompatibility(code);
     if (minifiedViolations.length > 0) throw new EspruinoCompatibilityError(minifiedViolations, `${name} (minified)`);
   }
-  const bytes = Buffer.byteLength(code, 'utf8');
+  const image = pretokenise(code);
+  assertSameTokens(code, detokenise(image), name);
+  const bytes = image.length;
   const budgetBytes = options.budgetBytes ?? options.board?.codeBudgetBytes;
   if (budgetBytes !== undefined && bytes > budgetBytes) throw new BudgetExceededError(name, bytes, budgetBytes);
 
@@ -227,5 +240,20 @@ export async function bundle(options: BundleOptions = {}): Promise<BundleResult>
     .filter((module) => module.bytes > 0)
     .sort((a, b) => b.bytes - a.bytes);
   const driversInside = drivers.included.filter((entry) => modules.some((module) => module.file === entry.file));
-  return { code, bytes, unminifiedBytes: Buffer.byteLength(chunk.code, 'utf8'), budgetBytes, modules, drivers, driversInside };
+  return { code, image, bytes, plainBytes: Buffer.byteLength(code, 'utf8'), unminifiedBytes: Buffer.byteLength(chunk.code, 'utf8'), budgetBytes, modules, drivers, driversInside };
+}
+
+/** The pretokenised image must read back as the same program: compare the token streams. */
+function assertSameTokens(code: string, roundTrip: string, name: string): void {
+  const describe = (source: string): string[] => {
+    const list: string[] = [];
+    for (const token of tokenizer(source, { ecmaVersion: 5 })) list.push(token.type.label + ':' + String((token as { value?: unknown }).value));
+    return list;
+  };
+  const expected = describe(code);
+  const actual = describe(roundTrip);
+  const mismatch = expected.findIndex((token, index) => actual[index] !== token);
+  if (mismatch >= 0 || expected.length !== actual.length) {
+    throw new BundleError(`${name}: the pretokenised image does not read back as the bundle (token ${mismatch}: ${expected[mismatch]} became ${actual[mismatch]})`);
+  }
 }

@@ -113,7 +113,8 @@ export interface EspruinoApi {
   clearTimeout(id: number): void;
   setInterval(handler: () => void, milliseconds: number): number;
   clearInterval(id: number): void;
-  setDeepSleep(enabled: boolean | number): void;
+  /** Absent on Espruino's Linux build (measured on 2v29: `Function "setDeepSleep" not found!`). */
+  setDeepSleep?(enabled: boolean | number): void;
   /** Read/write a 32-bit word of the MCU's address space (used for the reset-reason register). */
   peek32(address: number): number;
   poke32(address: number, value: number): void;

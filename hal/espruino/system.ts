@@ -42,7 +42,7 @@ export class EspruinoPower implements Power {
   }
 
   allowDeepSleep(allowed: boolean): void {
-    this.api.setDeepSleep(allowed ? 1 : 0);
+    if (this.api.setDeepSleep) this.api.setDeepSleep(allowed ? 1 : 0);
   }
 
   reboot(): void {

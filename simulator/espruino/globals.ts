@@ -134,10 +134,13 @@ export function createGlobals(session: EspruinoSession): Record<string, unknown>
     throw realm.error(`Module ${JSON.stringify(String(name))} not found`);
   };
 
-  globals.setDeepSleep = (sleep: unknown): void => {
-    session.assertAlive();
-    board.power.deepSleepAllowed = !!sleep;
-  };
+  // The Linux build has no setDeepSleep (measured on 2v29).
+  if (board.definition.espruinoBoard !== 'LINUX') {
+    globals.setDeepSleep = (sleep: unknown): void => {
+      session.assertAlive();
+      board.power.deepSleepAllowed = !!sleep;
+    };
+  }
   globals.setSleepIndicator = (): void => {};
   globals.setBusyIndicator = (): void => {};
   globals.peek32 = (address: unknown): number => board.peek32(Number(address) >>> 0);

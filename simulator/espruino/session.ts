@@ -15,6 +15,7 @@ import type { McuModel } from '../hardware/mcu';
 import type { StorageArea } from '../hardware/storage-area';
 import type { VirtualUart } from '../hardware/uart';
 import { findUnsupportedSyntax } from './syntax';
+import { detokenise, isPretokenised } from '../../firmware/build/espruino-tokens';
 
 /** Thrown through firmware code when the board stops (reboot, power cut, hang): nothing after it may run. */
 export class BoardHalt extends Error {
@@ -204,6 +205,15 @@ export class EspruinoSession {
   /** Evaluate script text (boot code, console input). Returns { value } or { error } (already reported). */
   evaluate(code: string, filename: string): { value?: unknown; failed: boolean } {
     if (!this.isAlive) return { failed: true };
+    // Espruino's lexer reads pretokenised source (token bytes from 128 up) wherever it reads source.
+    if (isPretokenised(code)) {
+      try {
+        code = detokenise(code);
+      } catch (error) {
+        this.print(`Uncaught SyntaxError: ${(error as Error).message}\n    at ${filename}\n`);
+        return { failed: true };
+      }
+    }
     const unsupported = findUnsupportedSyntax(code);
     if (unsupported) {
       this.print(

@@ -40,7 +40,8 @@ export async function firmwareFor(board: BoardDefinition, config: unknown, cache
   const key = createHash('sha256').update(hashSources()).update(JSON.stringify(board)).update(JSON.stringify(config ?? null)).digest('hex').slice(0, 24);
   const file = path.join(cacheDirectory, `${board.id}-${key}.js`);
   if (existsSync(file)) return { code: readFileSync(file, 'latin1'), cached: true, file };
-  const { code } = await bundle({ board, config });
+  // The pretokenised image, as `udt flash` writes it to Storage.
+  const code = (await bundle({ board, config })).image;
   mkdirSync(cacheDirectory, { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
   writeFileSync(temporary, code, 'latin1');

@@ -35,7 +35,11 @@ describe('udt build', function () {
       const code = readFileSync(path.join(out, board.id, 'firmware.js'), 'utf8');
       assert.deepEqual(checkEspruinoCompatibility(code), [], board.id);
       const report = JSON.parse(readFileSync(path.join(out, board.id, 'build-report.json'), 'utf8'));
-      assert.equal(report.bytes, Buffer.byteLength(code));
+      assert.equal(report.plainBytes, Buffer.byteLength(code));
+      // firmware.tok is what is flashed: the same program, pretokenised, and what the budget holds.
+      const image = readFileSync(path.join(out, board.id, 'firmware.tok'));
+      assert.equal(report.bytes, image.length);
+      assert.ok(image.length < code.length && image.some((byte) => byte >= 0x80));
       assert.ok(report.bytes <= board.codeBudgetBytes);
       assert.match(result.stdout, new RegExp(`^${board.id}: .*firmware\\.js  ${report.bytes} bytes .*budget ${board.codeBudgetBytes} bytes`, 'm'));
     }

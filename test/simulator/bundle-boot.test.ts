@@ -22,7 +22,8 @@ describe('firmware bundles on the virtual board', () => {
         this.skip();
       }
       const board = new VirtualBoard(definition);
-      board.boot(built.code);
+      // The pretokenised image, byte for byte what `udt flash` writes to Storage.
+      board.boot(built.image);
       board.clock.advance(2000);
       const lines = consoleLines(board.consoleOutput());
       const boot = lines.find((line) => line.startsWith('udt boot'));
@@ -31,7 +32,8 @@ describe('firmware bundles on the virtual board', () => {
       assert.ok(!lines.some((line) => line.startsWith('Uncaught')), board.consoleOutput());
       assert.equal(board.counters.storageErasures, 0);
       // The bundle is stored as Espruino stores boot code, and runs again after a reset.
-      assert.equal(board.storage.find('.bootcde')?.header.size, built.code.length);
+      assert.equal(board.storage.find('.bootcde')?.header.size, built.image.length);
+      assert.ok(built.image.length < built.plainBytes * 0.9, `pretokenised ${built.image.length} of ${built.plainBytes} bytes`);
       board.reset('software');
       board.clock.advance(1000);
       const reboots = consoleLines(board.consoleOutput()).filter((line) => line.startsWith('udt boot'));
