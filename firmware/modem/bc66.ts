@@ -1,7 +1,5 @@
 /**
- * Quectel BC66 driver (also BC660K). References: Quectel BC66 AT Commands Manual V1.0 (AT+CGSN, AT+CEREG,
- * AT+CSQ, AT+QENG, AT+CCLK, AT+CPSMS, AT+QSCLK, AT+QNBIOTEVENT, AT+QNBIOTRAI, AT+QPOWD) and the BC66 TCP/IP
- * AT Commands Manual (AT+QICFG "dataformat", AT+QIOPEN, AT+QISEND, AT+QICLOSE, +QIURC "recv"/"closed").
+ * Quectel BC66 driver. Sources and what was checked against them: docs/modems.md ("Sources").
  * Payloads travel as hex both ways (dataformat 1,1); received data arrive inline in +QIURC (direct push).
  * Sleep must be disabled (AT+QSCLK=0) while commanding, or the module looks hung between commands.
  */
@@ -9,7 +7,7 @@ import { AtError } from './at-engine';
 import { ModemBase, delay, firstNumber, pulse, type ModemIdentity, type ModemIo, type ModemSignal, type ReleaseAfter } from './modem';
 import { decimal, fromHex, integer, parameters, toHex } from './text';
 
-/** AT+QNBIOTRAI values: 0 no information, 1 no further uplink or downlink expected, 2 one downlink expected. */
+/** AT+QNBIOTRAI <rai>: 0 no information, 1 one uplink and no downlink expected, 2 one uplink and one downlink. */
 const raiValues = { none: '0', send: '1', reply: '2' };
 const connectId = '0';
 
@@ -80,7 +78,8 @@ export class Bc66Driver extends ModemBase {
         () => undefined,
       )
       .then(() =>
-        this.command('AT+QIOPEN=0,' + connectId + ',"UDP","' + host + '",' + decimal(port) + ',0,1', {
+        // <contextID> 1: the BC66's range starts at 1 (the BC660K's is 0).
+        this.command('AT+QIOPEN=1,' + connectId + ',"UDP","' + host + '",' + decimal(port) + ',0,1', {
           completeOn: '+QIOPEN:',
           timeout: 60000,
         }),

@@ -1,8 +1,7 @@
 /**
- * Quectel BC95-G driver (Huawei Boudica dialect). References: Quectel BC95-G&BC68 AT Commands Manual V1.2
- * §2.6 AT+CGSN, §2.7 AT+CEREG, §2.10 AT+CSQ, §2.17 AT+CFUN, §2.19 AT+CCLK, §2.20 AT+CPSMS, §4.2 AT+NUESTATS,
- * §4.4 AT+NSOCR, §4.5 AT+NSOST, §4.6 AT+NSOSTF, and the AT+NSORF / AT+NSOCL / +NSONMI / AT+NPSMR sections.
- * Payloads travel as hex text; socket and error replies carry no space after the colon.
+ * Quectel BC95-G driver (Huawei Boudica dialect), after the BC95-G&BC68 AT Commands Manual V1.2 (sections
+ * and what was checked: docs/modems.md, "Sources"). Payloads travel as hex text; socket and error replies
+ * carry no space after the colon. The module keeps its sockets across an MCU reset: see openUdp.
  */
 import { AtError } from './at-engine';
 import { ModemBase, delay, firstNumber, type ModemIdentity, type ModemIo, type ModemSignal, type ReleaseAfter } from './modem';
@@ -11,6 +10,7 @@ import { decimal, fromHex, integer, parameters, toHex } from './text';
 /** NSOSTF flags: 0x200 release after this uplink, 0x400 release after the first downlink that answers it. */
 const releaseFlags = { send: '0x200', reply: '0x400' };
 const localPort = 56000;
+const ignore = (): void => undefined;
 
 export class Bc95gDriver extends ModemBase {
   readonly model = 'BC95-G';
@@ -82,18 +82,27 @@ export class Bc95gDriver extends ModemBase {
   openUdp(host: string, port: number): Promise<void> {
     this.remoteHost = host;
     this.remotePort = port;
-    const close = this.socket >= 0 ? this.command('AT+NSOCL=' + decimal(this.socket)).then(
-      () => undefined,
-      () => undefined,
-    ) : Promise.resolve();
-    return close
-      .then(() => this.command('AT+NSOCR=DGRAM,17,' + decimal(localPort) + ',1'))
-      .then((response) => {
-        const socket = integer(response.lines[0]);
-        if (isNaN(socket)) throw new AtError('invalid', 'AT+NSOCR', 'no socket number in reply');
-        this.socket = socket;
-        this.socketOpen = true;
-      });
+    const close = this.socket >= 0 ? this.command('AT+NSOCL=' + decimal(this.socket)).then(ignore, ignore) : Promise.resolve();
+    // A refused NSOCR means sockets left over from before an MCU reset (the module keeps them, and the
+    // port): close them all, then create again.
+    return close.then(() => this.createSocket().then(undefined, () => this.closeFrom(0).then(() => this.createSocket())));
+  }
+
+  private createSocket(): Promise<void> {
+    return this.command('AT+NSOCR=DGRAM,17,' + decimal(localPort) + ',1').then((response) => {
+      const socket = integer(response.lines[0]);
+      if (isNaN(socket)) throw new AtError('invalid', 'AT+NSOCR', 'no socket number in reply');
+      this.socket = socket;
+      this.socketOpen = true;
+    });
+  }
+
+  /** AT+NSOCL on `socket` .. 6 (the module has 7); "not open" errors are expected. */
+  private closeFrom(socket: number): Promise<void> {
+    if (socket > 6) return Promise.resolve();
+    return this.command('AT+NSOCL=' + decimal(socket))
+      .then(ignore, ignore)
+      .then(() => this.closeFrom(socket + 1));
   }
 
   sendDatagram(data: Uint8Array, options?: { releaseAfter?: ReleaseAfter }): Promise<void> {
@@ -114,7 +123,9 @@ export class Bc95gDriver extends ModemBase {
     const socket = integer(fields[0]);
     const length = integer(fields[1]);
     if (isNaN(socket) || isNaN(length)) return;
-    this.readDatagram(socket, length);
+    // A socket we did not open (left from before an MCU reset): close it instead of reading it.
+    if (socket !== this.socket) this.command('AT+NSOCL=' + decimal(socket)).then(ignore, ignore);
+    else this.readDatagram(socket, length);
   }
 
   private readDatagram(socket: number, length: number): void {

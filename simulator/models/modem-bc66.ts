@@ -1,10 +1,13 @@
 /**
- * Quectel BC66 model, after the Quectel BC66 AT Commands Manual and BC66 TCP/IP AT Commands Manual:
- * "+CSQ: 31,99" style (space after the colon), AT+QSCLK sleep control (default 1: the module sleeps whenever
- * it can, and only PSM_EINT or UART activity wakes it, the waking bytes being lost), AT+QICFG "dataformat"
- * hex payloads, AT+QIOPEN answered by OK then +QIOPEN: <id>,<err>, AT+QISEND answered by OK then SEND OK,
- * arrivals pushed as +QIURC: "recv",<id>,<len>,"<hex>", +QNBIOTEVENT: "ENTER PSM"/"EXIT PSM", AT+QNBIOTRAI
- * release assistance. Sockets are forgotten in PSM and on restart.
+ * Quectel BC66 model. Sources (docs/modems.md, "Sources"): the BC66 AT Commands Manual V1.0 by name and its
+ * contents; the command shapes were checked line by line against the BC660K-GL AT Commands Manual V1.4 (its
+ * successor on the same command set: §4.8 AT+QENG, §9.3 AT+CFUN ... RDY, §9.7 AT+QNBIOTRAI, §9.8
+ * AT+QNBIOTEVENT, §9.10 AT+QSCLK) and, where the BC66 differs, against BC66 driver code (AT+QIOPEN
+ * <contextID> 1, AT+QNBIOTRAI 0-2). "+CSQ: 31,99" style (space after the colon), AT+QSCLK sleep control
+ * (default 1: the module sleeps whenever it can; PSM_EINT or UART activity wakes it, the waking bytes being
+ * lost), AT+QICFG "dataformat" hex payloads, AT+QIOPEN answered by OK then +QIOPEN: <id>,<err>, AT+QISEND
+ * answered by OK then SEND OK, arrivals pushed as +QIURC: "recv",<id>,<len>,"<hex>", +QNBIOTEVENT:
+ * "ENTER PSM"/"EXIT PSM". Sockets are forgotten in PSM and on restart.
  */
 import { currentProfiles } from '../radio/current-model';
 import { ModemModelCore, type ModemModelOptions, type ReleaseMode } from './modem-core';
@@ -130,7 +133,7 @@ export class Bc66Model extends ModemModelCore {
     const figures = this.radio.figures();
     if (!this.isRegistered()) return this.reply(['+QENG: 0,0,0,0,"",0,0,0,0,0,"",255,0,0']);
     this.reply([
-      '+QENG: 0,3686,0,302,"0BC6B14",' + figures.rsrpDbm + ',-10,' + figures.rssiDbm + ',' + figures.sinrDb + ',8,"2B84",' +
+      '+QENG: 0,3686,12,302,"00BC6B14",' + figures.rsrpDbm + ',-10,' + figures.rssiDbm + ',' + figures.sinrDb + ',8,"2B84",' +
         this.radio.coverageClass + ',' + (this.radio.coverageClass === 0 ? 12 : 23) + ',2',
     ]);
   }
@@ -138,7 +141,8 @@ export class Bc66Model extends ModemModelCore {
   private open(fields: string[]): void {
     const id = parseInt(fields[1] ?? '', 10);
     const port = parseInt(fields[4] ?? '', 10);
-    if (!(id >= 0 && id <= 4) || fields[2] !== 'UDP' || !fields[3] || !(port > 0 && port < 65536)) return this.error();
+    // <contextID> 1 (the BC660K's 0 is refused here, as the BC66 refuses it).
+    if (fields[0] !== '1' || !(id >= 0 && id <= 4) || fields[2] !== 'UDP' || !fields[3] || !(port > 0 && port < 65536)) return this.error();
     let result = 0;
     if (this.sockets.has(id)) result = 563;
     else if (!this.isRegistered()) result = 550;

@@ -54,6 +54,11 @@ export class Bc95gModel extends ModemModelCore {
     return '+CEREG:' + status;
   }
 
+  /** Sockets the module holds now (tests: an MCU reset must not leave any behind). */
+  socketIds(): number[] {
+    return [...this.sockets.keys()].sort((a, b) => a - b);
+  }
+
   protected clearSockets(reason: 'restart' | 'psm'): void {
     // Sockets survive PSM on this module; a restart loses them.
     if (reason === 'restart') this.sockets.clear();

@@ -1,15 +1,24 @@
 /**
- * BC66 dialect, byte for byte. Shapes follow the Quectel BC66 AT Commands Manual V1.0 (2018-08-28) for the
- * 3GPP and Quectel commands (AT+CGSN, AT+QCCID, AT+CEREG, AT+CSQ, AT+QENG, AT+QSCLK, AT+QNBIOTEVENT,
- * AT+QNBIOTRAI, AT+CPSMS) and the BC66 TCP/IP AT Commands Manual for AT+QICFG "dataformat", AT+QIOPEN,
- * AT+QISEND, AT+QICLOSE and +QIURC "recv". The flow is the one in ../../../shared/field-notes.md ("BC66 / BC660K").
+ * BC66 dialect, byte for byte.
+ *
+ * Sources. The BC66 manuals themselves (Quectel_BC66_AT_Commands_Manual_V1.0, 2018-08-28, and the BC66 TCP/IP
+ * AT Commands Manual) were found only as title pages and tables of contents: no BC66 section number could be
+ * read in any source, so none is given below. What each exchange was checked against instead:
+ * - [660] Quectel BC660K-GL&BC950K-GL AT Commands Manual V1.4 (2024-01-26), the BC66's successor on the same
+ *   command set, section numbers as given (read in full).
+ * - [BC26] a BC26 (same MT2625 platform) application note quoting the AT+QNBIOTRAI <rai> values 0-2.
+ * - [R] Renode's Quectel_BC66 model (renode-infrastructure, Quectel_BC66.cs / QuectelModem.cs): BC66 accepts
+ *   only <contextID> 1 in AT+QIOPEN, AT+QICLOSE answers OK then CLOSE OK, AT+QISEND answers OK then SEND OK,
+ *   RDY when the module starts.
+ * - Not checked against any text: the direct-push +QIURC "recv" line with hex data, the +QIOPEN <err> 563,
+ *   and BC66 timings (PWRKEY >= 500 ms, boot time, PSM_EINT wake).
  */
 import { strict as assert } from 'node:assert';
 import { advance, createModemRig, createTerminal, settler, startEchoServer } from '../support/modem-rig';
 
 const crlf = (line: string): string => '\r\n' + line + '\r\n';
 
-describe('BC66 transcripts (BC66 AT Commands Manual V1.0, BC66 TCP/IP AT Commands Manual)', () => {
+describe('BC66 transcripts (BC66 AT Commands Manual V1.0, shapes checked against BC660K-GL AT Commands Manual V1.4)', () => {
   let echo: Awaited<ReturnType<typeof startEchoServer>>;
   before(async () => {
     echo = await startEchoServer();
@@ -30,21 +39,28 @@ describe('BC66 transcripts (BC66 AT Commands Manual V1.0, BC66 TCP/IP AT Command
   it('stays off until PWRKEY is held >= 500 ms, then prints RDY and answers with a space after the colon', async () => {
     const terminal = await poweredTerminal();
     try {
+      // [R] RDY when the module is up; [660] §9.3 AT+CFUN example: RDY after a restart.
       assert.equal(await terminal.listen(1500), crlf('RDY'));
+      // [660] §2.5 AT+CGSN=1 -> +CGSN: <IMEI>; echo is on until ATE0 ([660] §3.1 ATE).
       assert.equal(await terminal.exchange('AT+CGSN=1\r', 100), 'AT+CGSN=1\r' + crlf('+CGSN: 866425031234567') + crlf('OK'));
       assert.equal(await terminal.exchange('ATE0\r', 100), 'ATE0\r' + crlf('OK'));
+      // [660] §8.11 AT+QCCID -> +QCCID: <ICCID>.
       assert.equal(await terminal.exchange('AT+QCCID\r', 100), crlf('+QCCID: 89882280666027595890') + crlf('OK'));
+      // [660] §4.1 AT+CEREG=1 enables the URC +CEREG: <stat>; the read command answers +CEREG: <n>,<stat>.
       assert.equal(await terminal.exchange('AT+CEREG=1\r', 100), crlf('OK'));
-      // AT+CEREG=1 enables +CEREG: <stat> URCs: searching, then registered when the attach completes.
       assert.equal(await terminal.listen(9000), crlf('+CEREG: 1'));
       assert.equal(await terminal.exchange('AT+CEREG?\r', 100), crlf('+CEREG: 1,1') + crlf('OK'));
+      // [660] §4.7 AT+CSQ -> +CSQ: <rssi>,<ber>.
       assert.equal(await terminal.exchange('AT+CSQ\r', 100), crlf('+CSQ: 20,99') + crlf('OK'));
-      // AT+QENG=0: serving cell with RSRP, SINR and ECL.
+      // [660] §4.8 AT+QENG=0 -> +QENG: 0,<sc_EARFCN>,<sc_EARFCN_offset>,<sc_pci>,"<sc_cellID>",<sc_RSRP>,<sc_RSRQ>,
+      // <sc_RSSI>,<sc_SINR>,<sc_band>,"<sc_TAC>",<sc_ECL>,<sc_Tx_pwr>,<operation_mode> (SINR in dB; offset 12 = 0).
       assert.equal(
         await terminal.exchange('AT+QENG=0\r', 100),
-        crlf('+QENG: 0,3686,0,302,"0BC6B14",-85,-10,-73,12,8,"2B84",0,12,2') + crlf('OK'),
+        crlf('+QENG: 0,3686,12,302,"00BC6B14",-85,-10,-73,12,8,"2B84",0,12,2') + crlf('OK'),
       );
+      // [660] §12.1 AT+CCLK? -> +CCLK: <yy/MM/dd,hh:mm:ss>±<zz> (zone in quarter hours).
       assert.match(await terminal.exchange('AT+CCLK?\r', 100), /^\r\n\+CCLK: 26\/08\/01,14:00:\d\d\+08\r\n\r\nOK\r\n$/);
+      // [660] §9.10 AT+QSCLK=<n>, n 0-2; [BC26]/[R] AT+QNBIOTRAI=<rai>, rai 0-2. Out of range: ERROR.
       assert.equal(await terminal.exchange('AT+QSCLK=7\r', 100), crlf('ERROR'));
       assert.equal(await terminal.exchange('AT+QNBIOTRAI=3\r', 100), crlf('ERROR'));
     } finally {
@@ -57,17 +73,23 @@ describe('BC66 transcripts (BC66 AT Commands Manual V1.0, BC66 TCP/IP AT Command
     try {
       await terminal.listen(10000);
       await terminal.exchange('ATE0\r', 100);
-      // Hex payloads need AT+QICFG="dataformat",1,1 first: without it QISEND with hex text is refused.
-      assert.equal(await terminal.exchange('AT+QIOPEN=0,0,"UDP","127.0.0.1",' + echo.port + ',0,1\r', 400), crlf('OK') + crlf('+QIOPEN: 0,0'));
+      // AT+QIOPEN=<contextID>,<connectID>,"UDP",<host>,<remote_port>,<local_port>,<access_mode 1 = direct push>:
+      // OK, then +QIOPEN: <connectID>,<err>. [R] the BC66 takes only <contextID> 1; 0 (the BC660K's) is refused.
+      assert.equal(await terminal.exchange('AT+QIOPEN=0,0,"UDP","127.0.0.1",' + echo.port + ',0,1\r', 400), crlf('ERROR'));
+      assert.equal(await terminal.exchange('AT+QIOPEN=1,0,"UDP","127.0.0.1",' + echo.port + ',0,1\r', 400), crlf('OK') + crlf('+QIOPEN: 0,0'));
+      // [R] AT+QICFG="dataformat",<send>,<recv> selects hex; without it QISEND with hex text is refused here.
       assert.equal(await terminal.exchange('AT+QISEND=0,4,"31323334"\r', 200), crlf('ERROR'));
       assert.equal(await terminal.exchange('AT+QICFG="dataformat",1,1\r', 100), crlf('OK'));
-      // AT+QIOPEN on a connectID in use: +QIOPEN: <id>,563.
-      assert.equal(await terminal.exchange('AT+QIOPEN=0,0,"UDP","127.0.0.1",' + echo.port + ',0,1\r', 400), crlf('OK') + crlf('+QIOPEN: 0,563'));
+      // A connectID in use: +QIOPEN: <id>,563 (563 "socket identity has been used" is the BG96 TCP/IP manual's
+      // code, Chapter 4; the BC66 code was not checked).
+      assert.equal(await terminal.exchange('AT+QIOPEN=1,0,"UDP","127.0.0.1",' + echo.port + ',0,1\r', 400), crlf('OK') + crlf('+QIOPEN: 0,563'));
+      // [R] AT+QISEND=<connectID>,<send_length>,<data>: OK, then SEND OK; the reply is pushed (direct push, hex).
       const exchange = await terminal.exchange('AT+QISEND=0,4,"31323334"\r', 3000);
       assert.equal(exchange, crlf('OK') + crlf('SEND OK') + crlf('+QIURC: "recv",0,4,"31323334"'));
       assert.equal(echo.received.at(-1)!.toString(), '1234');
       // Length and hex must agree.
       assert.equal(await terminal.exchange('AT+QISEND=0,3,"31323334"\r', 200), crlf('ERROR'));
+      // [R] AT+QICLOSE=<connectID>: OK, then CLOSE OK.
       assert.equal(await terminal.exchange('AT+QICLOSE=0\r', 200), crlf('OK') + crlf('CLOSE OK'));
       assert.equal(await terminal.exchange('AT+QICLOSE=0\r', 200), crlf('ERROR'));
     } finally {
@@ -81,7 +103,9 @@ describe('BC66 transcripts (BC66 AT Commands Manual V1.0, BC66 TCP/IP AT Command
       await terminal.listen(10000);
       await terminal.exchange('ATE0\r', 100);
       await terminal.exchange('AT+QSCLK=0\r', 100);
+      // [660] §9.8 AT+QNBIOTEVENT=<enable>,<event 1 = PSM state> -> +QNBIOTEVENT: "ENTER PSM" / "EXIT PSM".
       await terminal.exchange('AT+QNBIOTEVENT=1,1\r', 100);
+      // [660] §9.4 AT+CPSMS=<mode>,,,"<T3412>","<T3324>": "01000011" = 3 x 10 h, "00000101" = 5 x 2 s.
       assert.equal(await terminal.exchange('AT+CPSMS=1,,,"01000011","00000101"\r', 100), crlf('OK'));
       assert.equal(await terminal.listen(60000), '');
       assert.equal(terminal.model.power, 'on');
@@ -89,7 +113,7 @@ describe('BC66 transcripts (BC66 AT Commands Manual V1.0, BC66 TCP/IP AT Command
       assert.equal(await terminal.exchange('AT+QSCLK=1\r', 100), crlf('OK'));
       assert.equal(await terminal.listen(11000), crlf('+QNBIOTEVENT: "ENTER PSM"'));
       assert.equal(terminal.model.power, 'psm');
-      // BC65/BC66 Hardware Design: a falling edge on PSM_EINT wakes the module from deep sleep.
+      // [660] §9.10 AT+QSCLK=1: deep sleep, woken by PSM_EINT (falling edge) or the main UART.
       terminal.model.setPsmWake(true);
       assert.equal(await terminal.listen(120), crlf('+QNBIOTEVENT: "EXIT PSM"'));
       terminal.model.setPsmWake(false);
@@ -109,9 +133,9 @@ describe('BC66 transcripts (BC66 AT Commands Manual V1.0, BC66 TCP/IP AT Command
       await terminal.exchange('ATE0\r', 100);
       await terminal.exchange('AT+QICFG="dataformat",1,1\r', 100);
       await terminal.exchange('AT+QNBIOTRAI=1\r', 100);
-      await terminal.exchange('AT+QIOPEN=0,0,"UDP","127.0.0.1",' + echo.port + ',0,1\r', 400);
+      await terminal.exchange('AT+QIOPEN=1,0,"UDP","127.0.0.1",' + echo.port + ',0,1\r', 400);
       await terminal.listen(30000); // the attach's RRC connection times out
-      // TS 27.007 §7.40 AT+CEDRXS=<mode>,<AcT-type 5 = NB-S1>,<eDRX value>; "0010" is 20.48 s. A bad value is refused.
+      // [660] §9.1 and TS 27.007 §7.40 AT+CEDRXS=<mode>,<AcT-type 5 = NB-S1>,<eDRX value>; "0010" is 20.48 s. A bad value is refused.
       assert.equal(await terminal.exchange('AT+CEDRXS=1,5,"0111"\r', 100), crlf('ERROR'));
       assert.equal(await terminal.exchange('AT+CEDRXS=1,5,"0010"\r', 100), crlf('OK'));
       assert.equal(terminal.model.current.currentState(), 'edrx');
@@ -148,7 +172,7 @@ describe('BC66 transcripts (BC66 AT Commands Manual V1.0, BC66 TCP/IP AT Command
       assert.deepEqual(commands.slice(setup, setup + 6), [
         'ATE0', 'AT+CMEE=1', 'AT+CEREG=1', 'AT+QSCLK=0', 'AT+QICFG="dataformat",1,1', 'AT+QNBIOTEVENT=1,1',
       ]);
-      assert.ok(commands.includes('AT+QIOPEN=0,0,"UDP","127.0.0.1",' + echo.port + ',0,1'));
+      assert.ok(commands.includes('AT+QIOPEN=1,0,"UDP","127.0.0.1",' + echo.port + ',0,1'));
       assert.deepEqual(commands.slice(-2), ['AT+QNBIOTRAI=2', 'AT+QISEND=0,4,"000102FE"']);
     } finally {
       rig.close();
