@@ -1,12 +1,10 @@
 /**
- * Quectel BG96 driver, NB-IoT mode. References: Quectel BG96 AT Commands Manual (AT+GSN, AT+QCCID, AT+CEREG,
- * AT+CSQ, AT+QCSQ, AT+QCFG "iotopmode"/"celevel"/"psm/urc", AT+CPSMS, AT+CEDRXS, AT+CCLK, AT+QPOWD) and the
- * BG96 TCP/IP Application Note §2.2.4 AT+QIOPEN ("UDP SERVICE"), §2.2.7 AT+QISEND (prompt '>' then raw bytes,
- * SEND OK / SEND FAIL), §2.2.8 AT+QIRD (+QIRD: <len>,"<ip>",<port> then raw bytes), §2.3.2 +QIURC "recv".
- * Release assistance goes through the 3GPP AT+CNMPSD (TS 27.007 "no more PS data").
+ * Quectel BG96 driver, NB-IoT mode, after the BG96 AT Commands Manual V2.2 and TCP/IP AT Commands Manual V1.0
+ * (sections and what was checked: docs/modems.md, "Sources"). Those manuals document no release assistance
+ * command, so the network's inactivity timer ends each connection.
  */
 import { AtError } from './at-engine';
-import { ModemBase, csqToDbm, delay, firstNumber, pulse, type ModemIdentity, type ModemIo, type ModemSignal, type ReleaseAfter } from './modem';
+import { ModemBase, csqToDbm, delay, firstNumber, pulse, type ModemIdentity, type ModemIo, type ModemSignal } from './modem';
 import { decimal, integer, parameters } from './text';
 
 const connectId = '0';
@@ -22,14 +20,14 @@ export class Bg96Driver extends ModemBase {
   protected readonly bootMilliseconds = 5000;
   protected readonly powerOnPulseMilliseconds = 500;
   private inPsm = false;
-  private releaseOnReply = false;
   private readonly apn: string;
 
   constructor(io: ModemIo, options?: Bg96Options) {
     super(io);
     this.apn = options && options.apn ? options.apn : '';
     this.engine.onUrc('+QIURC:', (line) => this.handleSocketUrc(line));
-    this.engine.onUrc('PSM POWER DOWN', () => {
+    // PSM Application Note V1.0 §3.6: POWER DOWN when PSM starts (with AT+QCFG="psm/urc",1).
+    this.engine.onUrc('POWER DOWN', () => {
       this.inPsm = true;
       this.socketOpen = false;
     });
@@ -42,6 +40,7 @@ export class Bg96Driver extends ModemBase {
     this.engine.onUrc('+CPIN:', ignore);
     this.engine.onUrc('+QUSIM:', ignore);
     this.engine.onUrc('+QIND:', ignore);
+    this.engine.onUrc('+QPSMTIMER:', ignore);
   }
 
   protected dialectSetup(): Promise<void> {
@@ -78,9 +77,10 @@ export class Bg96Driver extends ModemBase {
     const result: ModemSignal = { rssi: null, rsrp: null, sinr: null, coverageClass: null };
     return this.command('AT+QCSQ', { expect: '+QCSQ:' })
       .then((response) => {
-        // +QCSQ: "NBIoT",<lte_rssi>,<lte_rsrp>,<lte_sinr>,<lte_rsrq>; SINR is reported as 0..250 for -20..+30 dB.
+        // +QCSQ: "CAT-NB1",<lte_rssi>,<lte_rsrp>,<lte_sinr>,<lte_rsrq> (LTE modes only have 4 values); SINR in
+        // 1/5 dB, 0..250 for -20..+30 dB.
         const fields = parameters(response.lines[0] || '', '+QCSQ:');
-        if (fields[0] === 'NBIoT' || fields[0] === 'eMTC') {
+        if (fields.length >= 5) {
           result.rssi = integer(fields[1]);
           result.rsrp = integer(fields[2]);
           const sinr = integer(fields[3]);
@@ -120,26 +120,15 @@ export class Bg96Driver extends ModemBase {
       });
   }
 
-  sendDatagram(data: Uint8Array, options?: { releaseAfter?: ReleaseAfter }): Promise<void> {
+  /** No release assistance on the BG96 (see above): `releaseAfter` is accepted and has no effect. */
+  sendDatagram(data: Uint8Array): Promise<void> {
     if (!this.socketOpen) return Promise.reject(new AtError('invalid', 'AT+QISEND', 'no socket open'));
-    const releaseAfter = options && options.releaseAfter ? options.releaseAfter : null;
     return this.command('AT+QISEND=' + connectId + ',' + decimal(data.length) + ',"' + this.remoteHost + '",' + decimal(this.remotePort), {
       payload: data,
       completeOn: 'SEND OK',
       failOn: ['SEND FAIL'],
       timeout: 10000,
-    }).then(() => {
-      this.releaseOnReply = releaseAfter === 'reply';
-      if (releaseAfter === 'send') return this.releaseConnection();
-      return undefined;
-    });
-  }
-
-  private releaseConnection(): Promise<void> {
-    return this.command('AT+CNMPSD').then(
-      () => undefined,
-      () => undefined,
-    );
+    }).then(() => undefined);
   }
 
   private handleSocketUrc(line: string): void {
@@ -163,17 +152,13 @@ export class Bg96Driver extends ModemBase {
         const length = integer(fields[0]);
         if (!(length > 0) || !response.raw) return;
         this.deliver(response.raw, fields[1] || '', integer(fields[2]));
-        if (this.releaseOnReply) {
-          this.releaseOnReply = false;
-          this.releaseConnection();
-        }
         this.readBuffered();
       },
       () => undefined,
     );
   }
 
-  /** PSM is entered by the module when T3324 runs out (URC "PSM POWER DOWN"). */
+  /** PSM is entered by the module when T3324 runs out (URC POWER DOWN). */
   sleep(): Promise<void> {
     return Promise.resolve();
   }

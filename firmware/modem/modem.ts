@@ -224,7 +224,8 @@ export abstract class ModemBase implements Modem {
       .then((answered) => {
         if (answered) return;
         const key = this.io.powerKey;
-        const start = key ? pulse(this.clock, key, key.pulseMilliseconds || this.powerOnPulseMilliseconds) : Promise.resolve();
+        // At least the module's minimum press (BG96: 500 ms), whatever the board asks for.
+        const start = key ? pulse(this.clock, key, Math.max(key.pulseMilliseconds || 0, this.powerOnPulseMilliseconds)) : Promise.resolve();
         return start.then(() => delay(this.clock, this.bootMilliseconds)).then(() => this.waitForAnswer(10000));
       })
       .then(() => this.configureBasics());

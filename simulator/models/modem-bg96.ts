@@ -1,12 +1,18 @@
 /**
- * Quectel BG96 model in NB-IoT (Cat NB1) mode, after the Quectel BG96 AT Commands Manual and the BG96 TCP/IP
- * Application Note: the RDY ... APP RDY boot banner, PWRKEY on (>= 100 ms) and off (>= 650 ms, "POWERED DOWN"),
- * AT+QICSGP/AT+QIACT context activation, AT+QIOPEN "UDP SERVICE" answered by OK then +QIOPEN: <id>,<err>,
- * AT+QISEND=<id>,<len>,"<ip>",<port> with the "> " prompt and raw bytes then SEND OK / SEND FAIL, buffer
- * access mode: +QIURC: "recv",<id> (only when the buffer was empty) and AT+QIRD giving
- * +QIRD: <len>,"<ip>",<port> CRLF <bytes>, AT+QCSQ and AT+QCFG="celevel", "PSM POWER DOWN" with
- * AT+QCFG="psm/urc",1. UART bytes do not wake it from PSM: the PSM wake line or PWRKEY does, and the
- * application side restarts (banner again, sockets gone, PDP context kept).
+ * Quectel BG96 model in NB-IoT (Cat NB1) mode. Checked against the text of (docs/modems.md, "Sources"):
+ * BG96 AT Commands Manual V2.2 (2018-09-25), BG96 TCP/IP AT Commands Manual V1.0 (2017-11-23), BG96 PSM
+ * Application Note V1.0 (2018-04-23) and BG96 Hardware Design V1.3. Boot URCs RDY, +CFUN: 1, +CPIN: READY,
+ * +QIND: SMS DONE (AT manual §12.7; "APP RDY" after them is from module logs, not the manual); PWRKEY on
+ * >= 500 ms, off >= 650 ms (Hardware Design §3.6.1, §3.6.2.1), AT+QPOWD: OK then POWERED DOWN (§11.1);
+ * AT+QICSGP/AT+QIACT (TCP/IP §2.1.1, §2.1.2); AT+QIOPEN "UDP SERVICE": OK then +QIOPEN: <id>,<err>, 561 when no
+ * context is active, 563 when the id is in use (§2.1.4, Chapter 4); AT+QISEND=<id>,<len>,"<ip>",<port>, the
+ * prompt, raw bytes, SEND OK (§2.1.7); buffer access mode: +QIURC: "recv",<id> only when the buffer was empty
+ * and AT+QIRD giving +QIRD: <len>,"<ip>",<port> CRLF <bytes> (§2.1.8, §2.2.2); AT+QCSQ "CAT-NB1" with SINR in
+ * 1/5 dB from -20 dB (§6.18); AT+QCFG="celevel" (§4.2.6); AT+QCFG="psm/urc",1: +QPSMTIMER: <tau>,<active>
+ * when the connection is released (§4.2.9) and POWER DOWN when PSM starts (PSM Application Note §3.6
+ * example). No release assistance command: AT+CNMPSD is not in these manuals, so it answers ERROR. UART bytes
+ * do not wake it from PSM: PWRKEY does (PSM Application Note §4; the boards' PSM wake line is modelled the
+ * same way), and the application side restarts (banner again, sockets gone, PDP context kept).
  */
 import type { UdpEndpoint } from '../radio/udp-bridge';
 import { currentProfiles } from '../radio/current-model';
@@ -16,6 +22,9 @@ import { parameters } from '../../firmware/modem/text';
 interface Bg96Socket {
   localPort: number;
   buffer: Array<{ data: Uint8Array; from: UdpEndpoint }>;
+  /** Bytes received and bytes read, for AT+QIRD=<id>,0. */
+  received: number;
+  read: number;
 }
 
 export class Bg96Model extends ModemModelCore {
@@ -24,7 +33,7 @@ export class Bg96Model extends ModemModelCore {
   protected readonly defaultCmeCode = 3;
   protected override readonly quotedClock = true;
   protected override readonly psmExitRestartsApplication = true;
-  protected override readonly powerOnPressMs = 100;
+  protected override readonly powerOnPressMs = 500;
   private sockets = new Map<number, Bg96Socket>();
   private contextActive = false;
   private psmUrc = false;
@@ -47,7 +56,7 @@ export class Bg96Model extends ModemModelCore {
       [rdy, 'RDY'],
       [rdy + 100, '+CFUN: 1'],
       [rdy + 200, '+CPIN: READY'],
-      [rdy + 300, '+QUSIM: 1'],
+      [rdy + 300, '+QIND: SMS DONE'],
       [rdy + 1500, 'APP RDY'],
     ];
   }
@@ -65,8 +74,13 @@ export class Bg96Model extends ModemModelCore {
     }
   }
 
+  protected override connectionReleased(): void {
+    const timers = this.grantedPsmTimers();
+    if (this.psmUrc) this.emit('+QPSMTIMER: ' + timers.tauSeconds + ',' + timers.activeSeconds);
+  }
+
   protected override enteringPsm(): void {
-    if (this.psmUrc) this.emit('PSM POWER DOWN');
+    if (this.psmUrc) this.emit('POWER DOWN');
   }
 
   protected handleCommand(command: string): void {
@@ -88,7 +102,7 @@ export class Bg96Model extends ModemModelCore {
       case 'AT+QCSQ': {
         if (!this.isRegistered()) return this.reply(['+QCSQ: "NOSERVICE"']);
         const figures = this.radio.figures();
-        return this.reply(['+QCSQ: "NBIoT",' + figures.rssiDbm + ',' + figures.rsrpDbm + ',' + (figures.sinrDb + 20) * 5 + ',-10']);
+        return this.reply(['+QCSQ: "CAT-NB1",' + figures.rssiDbm + ',' + figures.rsrpDbm + ',' + (figures.sinrDb + 20) * 5 + ',-10']);
       }
       case 'AT+QICSGP':
         return this.ok();
@@ -110,10 +124,6 @@ export class Bg96Model extends ModemModelCore {
         this.udp.closeSocket(id);
         return this.ok();
       }
-      case 'AT+CNMPSD':
-        this.ok();
-        if (this.rrcConnected) this.releaseSoon();
-        return;
       case 'AT+QPOWD':
         this.reply([]);
         this.later(this.responseDelayMs + 300, () => this.switchOff('POWERED DOWN'));
@@ -144,7 +154,7 @@ export class Bg96Model extends ModemModelCore {
     let result = 0;
     if (this.sockets.has(id)) result = 563;
     else if (!this.contextActive || !this.isRegistered()) result = 561;
-    else this.sockets.set(id, { localPort, buffer: [] });
+    else this.sockets.set(id, { localPort, buffer: [], received: 0, read: 0 });
     this.reply([]);
     this.reply([], '+QIOPEN: ' + id + ',' + result, 200);
   }
@@ -165,6 +175,7 @@ export class Bg96Model extends ModemModelCore {
     const socket = this.sockets.get(socketId);
     if (!socket) return;
     socket.buffer.push({ data, from });
+    socket.received += data.length;
     if (socket.buffer.length === 1) this.emit('+QIURC: "recv",' + socketId);
   }
 
@@ -172,12 +183,10 @@ export class Bg96Model extends ModemModelCore {
     const id = parseInt(fields[0] ?? '', 10);
     const socket = this.sockets.get(id);
     if (!socket) return this.error();
-    if (fields[1] === '0') {
-      const unread = socket.buffer.reduce((sum, entry) => sum + entry.data.length, 0);
-      return this.reply(['+QIRD: ' + unread + ',0,' + unread]);
-    }
+    if (fields[1] === '0') return this.reply(['+QIRD: ' + socket.received + ',' + socket.read + ',' + (socket.received - socket.read)]);
     const next = socket.buffer.shift();
     if (!next) return this.reply(['+QIRD: 0']);
+    socket.read += next.data.length;
     this.later(this.responseDelayMs, () => {
       this.emit('+QIRD: ' + next.data.length + ',"' + next.from.host + '",' + next.from.port);
       this.emitRaw(next.data);

@@ -88,6 +88,8 @@ export abstract class ModemModelCore extends ModemLine {
   /** Called just before the module enters PSM (URCs) and after it leaves. */
   protected enteringPsm(): void {}
   protected leftPsm(): void {}
+  /** The network released the RRC connection and T3324 started (BG96 +QPSMTIMER). */
+  protected connectionReleased(): void {}
   /** Sockets that the dialect forgets on restart / PSM. */
   protected abstract clearSockets(reason: 'restart' | 'psm'): void;
   /** Format a registration URC. */
@@ -215,6 +217,15 @@ export abstract class ModemModelCore extends ModemLine {
     this.cancelTimer('inactivity');
     this.updateCurrent();
     this.startActiveTimer();
+    if (this.psmRequested) this.connectionReleased();
+  }
+
+  /** T3324 and T3412 as the network granted them (or as requested), seconds. */
+  grantedPsmTimers(): { activeSeconds: number; tauSeconds: number } {
+    return {
+      activeSeconds: this.radio.grantedActiveTimeSeconds ?? this.requestedActiveSeconds,
+      tauSeconds: this.radio.grantedPeriodicTauSeconds ?? this.requestedTauSeconds,
+    };
   }
 
   /** Release assistance given: the eNB releases the connection after its own short delay. */
