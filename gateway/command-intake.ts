@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { GatewayConfig } from './config';
+import { checkCommand } from './command-catalogue';
 import { ackFor, commandAckMessage, parseCommandRequest, PendingCommandChanges } from './commands';
 import type { GatewayMetrics } from './metrics';
 import type { TopicScheme } from './mqtt/topics';
@@ -43,9 +44,17 @@ export class CommandIntake {
     const device = registry.get(parsed.device);
     const request = parseCommandRequest(payload);
     let error: string | null = null;
+    let refusalCode: number | undefined;
     if (!device) error = 'unknown device';
     else if (device.status !== 'active') error = 'device revoked';
     else if (!request.ok) error = request.error;
+    else {
+      const check = checkCommand(parsed.name, request.request.arguments);
+      if (!check.ok) {
+        error = check.error;
+        refusalCode = check.code;
+      }
+    }
     const correlation = request.ok ? (request.request.correlation ?? null) : null;
     let rows: JournalRow[] = [];
     let queuedId: number | null = null;
@@ -53,7 +62,8 @@ export class CommandIntake {
       write: () => {
         let message: JournalMessage;
         if (error !== null || !device || !request.ok) {
-          message = commandAckMessage(topics, { device: parsed.device, command: parsed.name, id: null, status: 'failed', correlation, error: error ?? 'invalid' }, now);
+          const refusal = { device: parsed.device, command: parsed.name, id: null, status: 'failed' as const, correlation, error: error ?? 'invalid' };
+          message = commandAckMessage(topics, refusalCode === undefined ? refusal : { ...refusal, code: refusalCode }, now);
         } else {
           const ttlSeconds = request.request.ttl ?? config.commandTimeToLiveSeconds;
           const argumentsJson = JSON.stringify(request.request.arguments ?? null);

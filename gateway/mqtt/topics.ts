@@ -1,9 +1,8 @@
 /**
  * The MQTT topic scheme (docs/mqtt.md). The prefix is configurable and may contain slashes; device names are
- * IMEIs. Command names are single topic levels without wildcards.
+ * IMEIs. Command names are single topic levels.
  */
 
-export const COMMAND_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 
 export class TopicScheme {
@@ -44,7 +43,8 @@ export class TopicScheme {
     const levels = topic.slice(this.prefix.length + 1).split('/');
     if (levels.length !== 3 || levels[1] !== 'cmd') return null;
     const [device, , name] = levels as [string, string, string];
-    if (device === 'gateway' || !COMMAND_NAME_PATTERN.test(name)) return null;
+    // Any name is taken here: one the terminal does not know is refused with a failed ack (command-catalogue.ts).
+    if (device === 'gateway' || name.length === 0) return null;
     return { device, name };
   }
 }

@@ -124,8 +124,11 @@ describe('downlink commands on the terminal bundle', function () {
     await rig.run(40 * minute);
     assert.equal(rig.board.counters.boots, boots + 1, 'and not again when the gateway learns the result');
 
-    await rig.command('selfdestruct', {});
+    // A command the terminal does not know is refused by the gateway when it is published (never queued), with the
+    // terminal's own "unknown command" code.
+    await rig.observer.client.publishAsync(`udt/${rig.imei}/cmd/selfdestruct`, '{}', { qos: 1 });
     const unknown = (await finished(rig, 'selfdestruct'))[0]!;
+    assert.equal(unknown.status, 'failed');
     assert.equal(unknown.code, 3);
   });
 });

@@ -63,7 +63,7 @@ describe('gateway: downlink commands (MQTT -> queue -> response -> result -> ack
   }
 
   it('queues a command, delivers it in the next response, and reports queued, sent, done', async () => {
-    await command('relay', { arguments: { output: 1, state: 'on' }, correlation: 'job-17' });
+    await command('relay', { arguments: { name: 'valve', on: true }, correlation: 'job-17' });
     const queued = await waitForAck('relay', 'queued');
     assert.equal(queued.correlation, 'job-17');
     assert.equal(typeof queued.id, 'number');
@@ -74,8 +74,8 @@ describe('gateway: downlink commands (MQTT -> queue -> response -> result -> ack
     assert.equal(delivered.id, queued.id);
     assert.equal(delivered.name, 'relay');
     assert.ok(delivered.arguments instanceof CborMap);
-    assert.equal(delivered.arguments.get('output'), 1);
-    assert.equal(delivered.arguments.get('state'), 'on');
+    assert.equal(delivered.arguments.get('name'), 'valve');
+    assert.equal(delivered.arguments.get('on'), true);
     await waitForAck('relay', 'sent');
     const finished = await uplink([{ commandId: delivered.id, status: 0 }]);
     assert.ok(finished.ok);
@@ -87,24 +87,24 @@ describe('gateway: downlink commands (MQTT -> queue -> response -> result -> ack
   });
 
   it('re-sends a sent command until the device reports, and reports failures with their code and detail', async () => {
-    await command('read_now', {});
-    const queued = await waitForAck('read_now', 'queued');
+    await command('read', {});
+    const queued = await waitForAck('read', 'queued');
     assert.equal((await uplink()).ok, true);
     // The response was lost: the next uplink carries no result, so the command goes out again.
     const again = await uplink();
     assert.ok(again.ok);
     assert.deepEqual(again.downlink.commands.map((entry) => entry.id), [queued.id]);
-    await uplink([{ commandId: queued.id as number, status: 3, detail: 'meter busy' }]);
-    const failed = await waitForAck('read_now', 'failed');
-    assert.equal(failed.code, 3);
+    await uplink([{ commandId: queued.id as number, status: 4, detail: 'meter busy' }]);
+    const failed = await waitForAck('read', 'failed');
+    assert.equal(failed.code, 4);
     assert.equal(failed.detail, 'meter busy');
-    assert.deepEqual(acks('read_now').map((ack) => ack.status), ['queued', 'sent', 'failed']);
+    assert.deepEqual(acks('read').map((ack) => ack.status), ['queued', 'sent', 'failed']);
     // A repeated result (the device did not get our acknowledgement) is acknowledged again but changes nothing.
-    const repeated = await uplink([{ commandId: queued.id as number, status: 3, detail: 'meter busy' }]);
+    const repeated = await uplink([{ commandId: queued.id as number, status: 4, detail: 'meter busy' }]);
     assert.ok(repeated.ok);
     assert.deepEqual(repeated.downlink.acknowledgedCommandResults, [queued.id]);
     await gateway.whenPublished();
-    assert.equal(acks('read_now').length, 3);
+    assert.equal(acks('read').length, 3);
   });
 
   it('expires commands the device never picked up', async () => {
@@ -133,6 +133,29 @@ describe('gateway: downlink commands (MQTT -> queue -> response -> result -> ack
     assert.equal(response.downlink.commands.length, 0);
   });
 
+  it('refuses at once a command the terminal does not know or could not decode, with the reason, and never sends it', async () => {
+    await command('selfdestruct', { correlation: 'job-1' });
+    const unknown = await waitForAck('selfdestruct', 'failed');
+    assert.deepEqual(
+      { id: unknown.id, code: unknown.code, correlation: unknown.correlation },
+      { id: null, code: 3, correlation: 'job-1' },
+    );
+    assert.match(String(unknown.error), /unknown command selfdestruct \(the terminal knows config, relay, read, time, reboot, ping, status\)/);
+    await command('relay', { arguments: { output: 1, state: 'on' } });
+    const badArguments = await waitForAck('relay', 'failed');
+    assert.equal(badArguments.code, 1);
+    assert.match(String(badArguments.error), /unknown argument output \(relay takes name, on, pulse\)/);
+    await command('config', { arguments: { revision: 2, patch: { note: 'x'.repeat(600) } } });
+    const undecodable = await waitForAck('config', 'failed');
+    assert.match(String(undecodable.error), /the terminal could not decode the arguments: CBOR string too long/);
+    await command('time', { arguments: { time: 1800000000 } });
+    await waitForAck('time', 'queued');
+    const response = await uplink();
+    assert.ok(response.ok);
+    assert.deepEqual(response.downlink.commands.map((entry) => entry.name), ['time'], 'only the valid command goes out');
+    assert.deepEqual(acks('selfdestruct').map((ack) => ack.status), ['failed']);
+  });
+
   it('ignores retained commands delivered on subscribe (they would be queued again on every reconnect)', async () => {
     await stop();
     const broker = await startEmbeddedBroker('127.0.0.1', 0);
@@ -143,13 +166,13 @@ describe('gateway: downlink commands (MQTT -> queue -> response -> result -> ack
       gateway = await startGateway(directory.path, { mqttUrl: broker.url }, { now: () => clock });
       observer = await Observer.connect(gateway.mqttUrl);
       terminal = await new Terminal(secrets, { port: gateway.addresses.coap.port }, terminal.context).open();
-      await command('valve', {});
-      await waitForAck('valve', 'queued');
+      await command('ping', {});
+      await waitForAck('ping', 'queued');
       await gateway.whenPublished();
       assert.equal(acks('relay').length, 0);
       const response = await uplink();
       assert.ok(response.ok);
-      assert.deepEqual(response.downlink.commands.map((entry) => entry.name), ['valve']);
+      assert.deepEqual(response.downlink.commands.map((entry) => entry.name), ['ping']);
       await stop();
     } finally {
       await broker.close();
@@ -158,22 +181,24 @@ describe('gateway: downlink commands (MQTT -> queue -> response -> result -> ack
   });
 
   it('keeps queued commands across a gateway restart', async () => {
-    await command('config', { arguments: { interval: 900 } });
+    await command('config', { arguments: { revision: 2, patch: { sensors: [{ name: 'climate', part: 'SHT3x', interval: 900000 }] } } });
     const queued = await waitForAck('config', 'queued');
     await stop();
     await start();
     const response = await uplink();
     assert.ok(response.ok);
     assert.deepEqual(response.downlink.commands.map((entry) => entry.id), [queued.id]);
-    assert.equal((response.downlink.commands[0]!.arguments as CborMap).get('interval'), 900);
+    const delivered = response.downlink.commands[0]!.arguments as CborMap;
+    assert.equal(delivered.get('revision'), 2);
+    assert.ok(delivered.get('patch') instanceof CborMap);
   });
 
   it('fits commands into the response budget, oldest first', async () => {
-    for (let index = 0; index < 5; index++) await command('text', { arguments: 'y'.repeat(200) });
-    await observer.waitFor(() => acks('text').filter((ack) => ack.status === 'queued').length === 5, 'five queued');
+    for (let index = 0; index < 5; index++) await command('config', { arguments: { revision: 2 + index, patch: { note: 'y'.repeat(200) } } });
+    await observer.waitFor(() => acks('config').filter((ack) => ack.status === 'queued').length === 5, 'five queued');
     const response = await uplink();
     assert.ok(response.ok);
-    const ids = acks('text').map((ack) => ack.id as number);
+    const ids = acks('config').map((ack) => ack.id as number);
     assert.deepEqual(response.downlink.commands.map((entry) => entry.id), ids.slice(0, 2), '512-byte budget: two 200-byte commands');
   });
 });
