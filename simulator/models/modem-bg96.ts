@@ -4,15 +4,16 @@
  * Application Note V1.0 (2018-04-23) and BG96 Hardware Design V1.3. Boot URCs RDY, +CFUN: 1, +CPIN: READY,
  * +QIND: SMS DONE (AT manual §12.7; "APP RDY" after them is from module logs, not the manual); PWRKEY on
  * >= 500 ms, off >= 650 ms (Hardware Design §3.6.1, §3.6.2.1), AT+QPOWD: OK then POWERED DOWN (§11.1);
- * AT+QICSGP/AT+QIACT (TCP/IP §2.1.1, §2.1.2); AT+QIOPEN "UDP SERVICE": OK then +QIOPEN: <id>,<err>, 561 when no
- * context is active, 563 when the id is in use (§2.1.4, Chapter 4); AT+QISEND=<id>,<len>,"<ip>",<port>, the
- * prompt, raw bytes, SEND OK (§2.1.7); buffer access mode: +QIURC: "recv",<id> only when the buffer was empty
- * and AT+QIRD giving +QIRD: <len>,"<ip>",<port> CRLF <bytes> (§2.1.8, §2.2.2); AT+QCSQ "CAT-NB1" with SINR in
- * 1/5 dB from -20 dB (§6.18); AT+QCFG="celevel" (§4.2.6); AT+QCFG="psm/urc",1: +QPSMTIMER: <tau>,<active>
- * when the connection is released (§4.2.9) and POWER DOWN when PSM starts (PSM Application Note §3.6
- * example). No release assistance command: AT+CNMPSD is not in these manuals, so it answers ERROR. UART bytes
- * do not wake it from PSM: PWRKEY does (PSM Application Note §4; the boards' PSM wake line is modelled the
- * same way), and the application side restarts (banner again, sockets gone, PDP context kept).
+ * AT+QICSGP/AT+QIACT (TCP/IP §2.1.1, §2.1.2); AT+QIOPEN "UDP SERVICE": OK then +QIOPEN: <id>,<err>, 561
+ * when no context is active, 563 when the id is in use (§2.1.4, Chapter 4); AT+QISEND=<id>,<len>,"<ip>",
+ * <port>, the prompt, raw bytes, SEND OK (§2.1.7); buffer access mode: +QIURC: "recv",<id> only when the
+ * buffer was empty, AT+QIRD giving +QIRD: <len>,"<ip>",<port> CRLF <bytes> (§2.1.8, §2.2.2); AT+QCSQ
+ * "CAT-NB1" with SINR in 1/5 dB from -20 dB (§6.18); AT+QCFG="celevel" (§4.2.6); AT+QCFG="psm/urc",1:
+ * +QPSMTIMER: <tau>,<active> when the connection is released (§4.2.9) and POWER DOWN when PSM starts (PSM
+ * Application Note §3.6 example). No release assistance command: AT+CNMPSD is in none of these manuals, so
+ * it answers ERROR. UART bytes do not wake it from PSM; PWRKEY does (PSM Application Note §4, Hardware
+ * Design §3.4.2; the boards' PSM wake line is modelled the same way), and the application side restarts
+ * (banner again, sockets gone, PDP context kept).
  */
 import type { UdpEndpoint } from '../radio/udp-bridge';
 import { currentProfiles } from '../radio/current-model';

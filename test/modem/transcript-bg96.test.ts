@@ -123,7 +123,7 @@ describe('BG96 transcripts (BG96 AT Commands Manual V2.2, TCP/IP AT Commands Man
       assert.equal(await terminal.listen(30000), crlf('+QPSMTIMER: 108000,10') + crlf('POWER DOWN'));
       assert.equal(await terminal.exchange('AT\r', 500), '');
       assert.equal(terminal.model.power, 'psm');
-      // [PSM] §4 / [HW] §3.5: driving PWRKEY low wakes the module from PSM.
+      // [PSM] §4 / [HW] §3.4.2: driving PWRKEY low wakes the module from PSM.
       terminal.model.setPowerKey(true);
       await advance(terminal.clock, 100);
       terminal.model.setPowerKey(false);
