@@ -98,9 +98,13 @@ export class Bc66Driver extends ModemBase {
     const setRelease =
       wanted === this.releaseSetting
         ? Promise.resolve()
-        : this.command('AT+QNBIOTRAI=' + wanted).then(() => {
-            this.releaseSetting = wanted;
-          });
+        : this.command('AT+QNBIOTRAI=' + wanted).then(
+            () => {
+              this.releaseSetting = wanted;
+            },
+            // The BC660K takes it only while RRC connected; a refusal costs energy, not the datagram.
+            () => undefined,
+          );
     return setRelease
       .then(() =>
         this.command('AT+QISEND=' + connectId + ',' + decimal(data.length) + ',"' + toHex(data) + '"', {

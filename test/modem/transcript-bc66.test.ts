@@ -178,4 +178,28 @@ describe('BC66 transcripts (BC66 AT Commands Manual V1.0, shapes checked against
       rig.close();
     }
   });
+  it('driver: a refused AT+QNBIOTRAI ([660] §9.7: the BC660K takes it only while RRC connected) still sends', async () => {
+    const rig = createModemRig({ model: 'BC66' });
+    const settle = settler(rig.clock);
+    try {
+      const driver = rig.driver;
+      await settle(driver.powerOn());
+      await settle(driver.attach(120000));
+      await settle(driver.openUdp('127.0.0.1', echo.port));
+      const replies: Uint8Array[] = [];
+      driver.onDatagram((data) => replies.push(data));
+      rig.model.cmeBurst(1);
+      await settle(driver.sendDatagram(Uint8Array.from([5, 6]), { releaseAfter: 'send' }));
+      await advance(rig.clock, 2000);
+      assert.deepEqual(Array.from(replies[0]!), [5, 6]);
+      const tail = rig.trace.slice(-8).join(' | ');
+      assert.ok(tail.includes('< +CME ERROR: 3') && tail.includes('> AT+QISEND=0,2,"0506"'), tail);
+      // Not recorded as set: the next send with release assistance asks again.
+      await settle(driver.sendDatagram(Uint8Array.from([7]), { releaseAfter: 'send' }));
+      const commands = rig.trace.filter((line) => line.startsWith('> ')).map((line) => line.substring(2));
+      assert.deepEqual(commands.slice(-2), ['AT+QNBIOTRAI=1', 'AT+QISEND=0,1,"07"']);
+    } finally {
+      rig.close();
+    }
+  });
 });
