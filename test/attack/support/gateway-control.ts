@@ -94,10 +94,11 @@ export class GatewayUnderTest {
 
   private constructor(private readonly bundle: string, private readonly gatewayArguments: string[], private readonly environment: NodeJS.ProcessEnv, readonly coapPort: number, readonly httpPort: number) {}
 
-  static async create(dataDirectory: string, brokerUrl: string, environment: NodeJS.ProcessEnv = {}): Promise<GatewayUnderTest> {
+  /** `ports`: fixed CoAP and HTTP ports (the soak keeps them out of the ephemeral range, which its many sockets use). */
+  static async create(dataDirectory: string, brokerUrl: string, environment: NodeJS.ProcessEnv = {}, ports: { coap?: number; http?: number } = {}): Promise<GatewayUnderTest> {
     const bundle = await gatewayBundle(sharedBundleDirectory());
-    const coapPort = await freeUdpPort();
-    const httpPort = await freeTcpPort();
+    const coapPort = ports.coap ?? (await freeUdpPort());
+    const httpPort = ports.http ?? (await freeTcpPort());
     const gatewayArguments = ['--data-dir', dataDirectory, '--coap-host', '127.0.0.1', '--coap-port', String(coapPort), '--mqtt', brokerUrl, '--http-port', String(httpPort)];
     return new GatewayUnderTest(bundle, gatewayArguments, { UDT_GATEWAY_MQTT_RECONNECT_MILLISECONDS: '100', ...environment }, coapPort, httpPort);
   }
