@@ -12,8 +12,8 @@
  *   every consumer drops them by `device` + `readingId` (docs/mqtt.md). Copies that differ in any byte (another
  *   `receivedAt`, another value) are duplicates: the gateway stored the reading twice;
  * - every meter reading carries exactly the four values of one poll of that terminal's meter, polls in reading-id
- *   order, no poll under two ids; and every poll of the meter is delivered unless the power went within a minute
- *   after it (the reading was never committed to flash: the cut tore that very write);
+ *   order, no poll under two ids; and every poll of the meter is delivered unless the power went within seconds
+ *   after it (the reading was never committed to flash: the cut tore that very write, see commitWindowMs);
  * - nothing is published for a device or id no terminal produced; no terminal journal dropped readings.
  */
 import mqtt, { MqttClient } from 'mqtt';
@@ -59,13 +59,19 @@ export interface OracleReport {
   wrongValue: number;
   foreign: number;
   droppedByTerminals: number;
-  meter: { polls: number; delivered: number; notCommittedPowerCut: number; lost: number; afterHorizon: number };
+  meter: { polls: number; delivered: number; notCommittedPowerCut: number; longestPollToCutMs: number; lost: number; afterHorizon: number };
   readings: number;
   events: number;
   /** From the newest status report of each terminal: the firmware's own counts. */
   firmware: { modemRecoveries: number; tornRecords: number; timeCorrections: number; boots: number; reports: number };
   examples: string[];
 }
+
+/**
+ * A poll followed this soon by a power loss may legitimately never become a reading: the cut tore the journal
+ * write that follows the poll (the firmware appends the reading as soon as the meter answered, well within this).
+ */
+const commitWindowMs = 5000;
 
 interface Message {
   device: string;
@@ -81,21 +87,28 @@ export class SoakOracle {
   messages = 0;
   lastMessageAt = 0;
 
-  private constructor(readonly client: MqttClient) {
-    client.on('message', (topic, payload, packet) => {
-      this.messages++;
-      this.lastMessageAt = Date.now();
-      const text = payload.toString();
-      try {
-        const message = JSON.parse(text) as Message;
-        const key = `${message.device}/${message.readingId}`;
-        const copies = this.seen.get(key) ?? [];
-        copies.push({ payload: text, at: Date.now(), brokerDuplicate: packet.dup === true });
-        this.seen.set(key, copies);
-      } catch {
-        this.unparseable.push(`${topic}: ${text.slice(0, 80)}`);
-      }
-    });
+  private constructor(readonly client: MqttClient | null) {
+    client?.on('message', (topic, payload, packet) => this.record(topic, payload.toString(), packet.dup === true));
+  }
+
+  /** An oracle fed by `record` only (tests of the judging). */
+  static detached(): SoakOracle {
+    return new SoakOracle(null);
+  }
+
+  record(topic: string, text: string, brokerDuplicate: boolean, at = Date.now()): void {
+    this.messages++;
+    this.lastMessageAt = at;
+    try {
+      const message = JSON.parse(text) as Message;
+      if (typeof message.device !== 'string' || typeof message.readingId !== 'number') throw new Error('no device or readingId');
+      const key = `${message.device}/${message.readingId}`;
+      const copies = this.seen.get(key) ?? [];
+      copies.push({ payload: text, at, brokerDuplicate });
+      this.seen.set(key, copies);
+    } catch {
+      this.unparseable.push(`${topic}: ${text.slice(0, 80)}`);
+    }
   }
 
   static async connect(url: string, clientId: string): Promise<SoakOracle> {
@@ -110,16 +123,16 @@ export class SoakOracle {
   }
 
   subscribe(): Promise<unknown> {
-    return this.client.subscribeAsync(['udt/+/up', 'udt/+/event/+'], { qos: 1 });
+    return this.client!.subscribeAsync(['udt/+/up', 'udt/+/event/+'], { qos: 1 });
   }
 
   get connected(): boolean {
-    return this.client.connected;
+    return this.client?.connected ?? false;
   }
 
   /** Resolves at the next (re)connection. */
   nextConnection(): Promise<void> {
-    return new Promise((resolve) => this.client.once('connect', () => resolve()));
+    return new Promise((resolve) => this.client!.once('connect', () => resolve()));
   }
 
   evaluate(terminals: TerminalTruth[], faults: FaultMoment[]): OracleReport {
@@ -127,7 +140,7 @@ export class SoakOracle {
       produced: 0, delivered: 0, lost: 0, stillInTerminals: 0, duplicated: 0,
       redelivered: { total: 0, afterGatewayKill: 0, afterBrokerRestart: 0, brokerResend: 0, other: 0 },
       wrongValue: 0, foreign: this.unparseable.length, droppedByTerminals: 0,
-      meter: { polls: 0, delivered: 0, notCommittedPowerCut: 0, lost: 0, afterHorizon: 0 },
+      meter: { polls: 0, delivered: 0, notCommittedPowerCut: 0, longestPollToCutMs: 0, lost: 0, afterHorizon: 0 },
       readings: 0, events: 0, firmware: { modemRecoveries: 0, tornRecords: 0, timeCorrections: 0, boots: 0, reports: 0 },
       examples: this.unparseable.slice(0, 3).map((text) => `unparseable ${text}`),
     };
@@ -223,7 +236,11 @@ export class SoakOracle {
         report.meter.delivered++;
         continue;
       }
-      if (terminal.powerLosses.some((at) => at >= poll.at && at - poll.at <= 60_000)) report.meter.notCommittedPowerCut++;
+      const cut = terminal.powerLosses.find((at) => at >= poll.at && at - poll.at <= commitWindowMs);
+      if (cut !== undefined) {
+        report.meter.notCommittedPowerCut++;
+        report.meter.longestPollToCutMs = Math.max(report.meter.longestPollToCutMs, cut - poll.at);
+      }
       else if (poll.at >= terminal.pollsDueBefore) report.meter.afterHorizon++;
       else {
         report.meter.lost++;
@@ -241,6 +258,6 @@ export class SoakOracle {
   }
 
   async close(): Promise<void> {
-    await this.client.endAsync(true);
+    await this.client?.endAsync(true);
   }
 }

@@ -38,7 +38,7 @@ export function formatReport(report: SoakReport): string {
     `produced ${number(oracle.produced)}, delivered ${number(oracle.delivered)}, lost ${judged.lost}, duplicated ${oracle.duplicated}, wrong value ${oracle.wrongValue}`,
     `  readings ${number(oracle.readings)} + events ${number(oracle.events)}; still in terminal journals at the end (made during the drain, not yet sent) ${oracle.stillInTerminals}; ` +
       `foreign ${oracle.foreign}; dropped by full terminal journals ${oracle.droppedByTerminals}`,
-    `  meter polls ${number(oracle.meter.polls)}: delivered with their exact values ${number(oracle.meter.delivered)}, never committed (power cut within 60 s) ${oracle.meter.notCommittedPowerCut}, ` +
+    `  meter polls ${number(oracle.meter.polls)}: delivered with their exact values ${number(oracle.meter.delivered)}, never committed (the power cut tore the reading's journal write, at most ${(oracle.meter.longestPollToCutMs / 1000).toFixed(2)} s after the poll) ${oracle.meter.notCommittedPowerCut}, ` +
       `after the end ${oracle.meter.afterHorizon}, lost ${oracle.meter.lost}`,
     `  identical redeliveries (same journal row again; consumers drop them by device + readingId): ${redelivered.total} ` +
       `(after a gateway SIGKILL ${redelivered.afterGatewayKill}, after a broker restart ${redelivered.afterBrokerRestart}, resent by the broker ${redelivered.brokerResend}, other ${redelivered.other})`,

@@ -146,7 +146,23 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     killArmed = false;
     gatewayKills++;
     faultMoments.push({ kind: 'gateway-kill', at: Date.now() });
-    killing = gateway.killAndRestart().finally(() => {
+    killing = (async () => {
+      try {
+        await gateway.killAndRestart();
+      } catch (error) {
+        // A restart that fails (a port briefly taken) is retried: the soak is about data, not start-up races.
+        log(`  gateway restart failed, retrying: ${(error as Error).message.split('\n')[0]}`);
+        for (let attempt = 1; ; attempt++) {
+          await sleep(500);
+          try {
+            await gateway.start();
+            break;
+          } catch (again) {
+            if (attempt >= 20) throw again;
+          }
+        }
+      }
+    })().finally(() => {
       killing = null;
     });
   };
@@ -166,7 +182,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       udp.send = (socketId, data, destination) => {
         time.publish();
         const sent = send(socketId, data, destination);
-        if (killArmed && sent) setTimeout(kill, Math.floor(Math.random() * 5));
+        if (killArmed && sent) {
+          killArmed = false;
+          setTimeout(kill, Math.floor(Math.random() * 5));
+        }
         return sent;
       };
       const retryEvery = (at: number, attempt: () => boolean, retryMs: number): void => {
