@@ -6,7 +6,7 @@
 import board from 'udt:board';
 import config from 'udt:config';
 import { firmwareVersion } from 'udt:build';
-import { modemDriver, sensorDrivers } from 'udt:drivers';
+import { fieldParts, modemDriver, sensorDrivers } from 'udt:drivers';
 import { createBoardIo, type EspruinoApi } from '../hal/espruino/index';
 import { Terminal } from './application/terminal';
 import type { EspruinoCryptoModule } from './protocol/crypto-backends';
@@ -28,6 +28,7 @@ const terminal = new Terminal({
   firmwareVersion: firmwareVersion,
   modemDriver: modemDriver,
   sensorDrivers: sensorDrivers,
+  fieldParts: fieldParts,
   crypto: crypto,
   log: function (text) {
     console.log(text);

@@ -19,4 +19,6 @@ declare module 'udt:drivers' {
   export const sensorDrivers: Record<string, unknown>;
   /** The Modbus RTU master when the configuration has Modbus devices, else null. */
   export const modbusMaster: unknown;
+  /** The field parts the configuration uses (the others are left out of the build). */
+  export const fieldParts: import('./config/field-interfaces').FieldParts;
 }

@@ -12,7 +12,7 @@
 import type { BoardDefinition } from '../../hal/board';
 import type { BoardIo } from '../../hal/interfaces';
 import { checkConfigEssentials } from '../config/essentials';
-import { startFieldInterfaces, type FieldInterfaces } from '../config/field-interfaces';
+import { missingFieldParts, startFieldInterfaces, type FieldInterfaces, type FieldParts } from '../config/field-interfaces';
 import { AcknowledgementLog } from '../journal/acknowledgement-log';
 import { Journal } from '../journal/journal';
 import { modemIoFromBoard, type Modem, type ModemIo } from '../modem/modem';
@@ -22,6 +22,7 @@ import { createCcmAead } from '../protocol/aesccm';
 import { createEspruinoBlockCipher, type EspruinoCryptoModule } from '../protocol/crypto-backends';
 import { SenderSequence, type OscoreContext } from '../protocol/oscore-context';
 import type { DownlinkMessage } from '../protocol/uplink';
+import type { DeviceConfig } from '../config/types';
 import { Alarms } from './alarms';
 import { plainValue, runCommand, type CommandTarget } from './commands';
 import { ConfigStore, type LoadedConfig } from './config-store';
@@ -42,6 +43,8 @@ export interface TerminalEnvironment {
   firmwareVersion: string;
   modemDriver: unknown;
   sensorDrivers: { [part: string]: unknown };
+  /** The field parts in this build (udt:drivers); a configuration needing another one is refused. */
+  fieldParts: FieldParts;
   /** Espruino's require("crypto") when the board's build has AES, else null (AES then runs in JavaScript). */
   crypto: EspruinoCryptoModule | null;
   log(text: string): void;
@@ -102,9 +105,12 @@ export class Terminal {
     this.rebootCommand = new AcknowledgementLog(storage, 'rb');
     this.rebootReported = new AcknowledgementLog(storage, 'rr');
     const board = environment.board;
+    const parts = environment.fieldParts;
     this.configStore = new ConfigStore(storage, function (config) {
       const essential = checkConfigEssentials(config, board);
       if (essential) return essential.path + ': ' + essential.message;
+      const missing = missingFieldParts(config as DeviceConfig, parts);
+      if (missing) return missing;
       return checkTerminalSettings(config as { [key: string]: unknown }, channelsByName(config as TerminalConfig));
     }, environment.builtInConfig);
     this.config = this.configStore.load();
@@ -292,7 +298,7 @@ export class Terminal {
     this.scheduler.stop();
     if (this.field) this.field.stop();
     const inputs = config.digitalInputs || [];
-    this.field = startFieldInterfaces(this.io, config, {
+    this.field = startFieldInterfaces(this.io, config, this.environment.fieldParts, {
       onInputEvent: (event) => {
         for (let index = 0; index < inputs.length; index++) {
           if (inputs[index].name === event.input) this.alarm(EventCode.Input, [event.active ? 1 : 0, index]);

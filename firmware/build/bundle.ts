@@ -16,18 +16,23 @@ import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
 import type { BoardDefinition } from '../../hal/board';
 import { projectRoot } from '../../hal/board-loader';
 import { checkEspruinoCompatibility, EspruinoCompatibilityError, type LocateFunction } from './gate';
-import { selectDrivers, type DriverSelection } from './catalog';
+import { selectDrivers, type DriverSelection, type FieldPartName } from './catalog';
 import { detokenise, pretokenise } from './espruino-tokens';
+import { reservedPropertyNames } from './property-names';
 
 export interface BundleOptions {
   /** The board to build for: embedded as `udt:board`, and its code budget enforced. */
   board?: BoardDefinition;
   /** A device configuration embedded as `udt:config` (the configuration used until one is written to Storage). */
   config?: unknown;
+  /** Field parts to include beyond what `config` uses, for configurations sent later by downlink. */
+  parts?: readonly FieldPartName[];
   /** Entry module (absolute path). Defaults to firmware/main.ts; tests bundle their own entries. */
   entry?: string;
   /** Minify with terser (default true). */
   minify?: boolean;
+  /** Shorten the firmware's own property names (default true; firmware/build/property-names.ts). */
+  mangleProperties?: boolean;
   /** Size limit in bytes; defaults to the board's codeBudgetBytes. */
   budgetBytes?: number;
   /** A name for messages, e.g. the board id. */
@@ -179,7 +184,7 @@ function readPackageVersion(): string {
 export async function bundle(options: BundleOptions = {}): Promise<BundleResult> {
   const entry = options.entry ?? defaultEntry;
   const name = options.name ?? (options.board ? options.board.id : relative(entry));
-  const drivers = selectDrivers(options.board, options.config);
+  const drivers = selectDrivers(options.board, options.config, options.parts);
   let build;
   try {
     build = await rollup({
@@ -222,7 +227,7 @@ export async function bundle(options: BundleOptions = {}): Promise<BundleResult>
       ecma: 5,
       toplevel: true,
       compress: { passes: 2, ecma: 5, unsafe_arrows: false, keep_fargs: true },
-      mangle: { toplevel: true },
+      mangle: { toplevel: true, properties: options.mangleProperties === false ? false : { reserved: reservedPropertyNames(), keep_quoted: true, builtins: true } },
       format: { ecma: 5, ascii_only: true, comments: false },
     });
     code = minified.code ?? '';

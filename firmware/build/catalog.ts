@@ -36,6 +36,15 @@ export const sensorDrivers: Record<string, DriverEntry> = {
 };
 
 export const modbusMaster: DriverEntry = { part: 'Modbus RTU master', file: 'firmware/modbus/master.ts', exportName: 'ModbusMaster' };
+export const modbusPoller: DriverEntry = { part: 'Modbus poller', file: 'firmware/modbus/poller.ts', exportName: 'ModbusPoller' };
+
+/** Field parts (firmware/config/field-interfaces.ts FieldParts) by the configuration key that needs them. */
+export const fieldParts: Record<'pulseCounter' | 'inputMonitor' | 'relay' | 'passthrough', DriverEntry> = {
+  pulseCounter: { part: 'pulse counter', file: 'firmware/gpio/pulse-counter.ts', exportName: 'PulseCounter' },
+  inputMonitor: { part: 'digital input monitor', file: 'firmware/gpio/input-monitor.ts', exportName: 'InputMonitor' },
+  relay: { part: 'relay', file: 'firmware/gpio/relay.ts', exportName: 'Relay' },
+  passthrough: { part: 'UART passthrough', file: 'firmware/passthrough/uart-passthrough.ts', exportName: 'UartPassthrough' },
+};
 
 export interface DriverSelection {
   /** Drivers that went in. */
@@ -51,9 +60,17 @@ export interface DriverSelection {
 interface ConfigShape {
   sensors?: Array<{ part?: string; type?: string }>;
   modbus?: { devices?: unknown[] } | unknown[];
+  pulseInputs?: unknown[];
+  digitalInputs?: unknown[];
+  relays?: unknown[];
+  passthrough?: { enabled?: boolean };
 }
 
-export function selectDrivers(board: BoardDefinition | undefined, config: unknown): DriverSelection {
+/** Field part names for `udt build --parts` (parts a later configuration by downlink may need). */
+export const fieldPartNames = ['modbus', 'pulseCounter', 'inputMonitor', 'relay', 'passthrough'] as const;
+export type FieldPartName = (typeof fieldPartNames)[number];
+
+export function selectDrivers(board: BoardDefinition | undefined, config: unknown, extraParts: readonly FieldPartName[] = []): DriverSelection {
   const included: DriverEntry[] = [];
   const missing: DriverEntry[] = [];
   const unknownParts: string[] = [];
@@ -85,7 +102,15 @@ export function selectDrivers(board: BoardDefinition | undefined, config: unknow
     if (entry && !sensors.some(([name]) => name === part)) sensors.push([part, entry]);
   }
   const modbusDevices = Array.isArray(shape.modbus) ? shape.modbus : shape.modbus?.devices;
-  const modbus = modbusDevices && modbusDevices.length > 0 ? take(modbusMaster, modbusMaster.part) : undefined;
+  const modbus = (modbusDevices && modbusDevices.length > 0) || extraParts.includes('modbus') ? take(modbusMaster, modbusMaster.part) : undefined;
+  const poller = modbus ? take(modbusPoller, modbusPoller.part) : undefined;
+  const wanted = {
+    pulseCounter: (shape.pulseInputs ?? []).length > 0 || extraParts.includes('pulseCounter'),
+    inputMonitor: (shape.digitalInputs ?? []).length > 0 || extraParts.includes('inputMonitor'),
+    relay: (shape.relays ?? []).length > 0 || extraParts.includes('relay'),
+    passthrough: !!shape.passthrough?.enabled || extraParts.includes('passthrough'),
+  };
+  const parts = (Object.keys(fieldParts) as Array<keyof typeof fieldParts>).map((key) => [key, wanted[key] ? take(fieldParts[key], fieldParts[key].part) : undefined] as const);
 
   const lines: string[] = [];
   const importOf = (entry: DriverEntry, alias: string): void => {
@@ -97,5 +122,13 @@ export function selectDrivers(board: BoardDefinition | undefined, config: unknow
   lines.push(modem ? 'export { modemDriver };' : 'export var modemDriver = null;');
   lines.push(`export var sensorDrivers = { ${sensors.map(([part], index) => `${JSON.stringify(part)}: sensor${index}`).join(', ')} };`);
   lines.push(modbus ? 'export var modbusMaster = modbusMasterDriver;' : 'export var modbusMaster = null;');
+  if (modbus && poller) importOf(poller, 'modbusPollerPart');
+  for (const [key, entry] of parts) if (entry) importOf(entry, `${key}Part`);
+  lines.push(
+    'export var fieldParts = { modbus: ' +
+      (modbus && poller ? '{ master: modbusMasterDriver, poller: modbusPollerPart }' : 'null') +
+      parts.map(([key, entry]) => `, ${key}: ${entry ? `${key}Part` : 'null'}`).join('') +
+      ' };',
+  );
   return { included, missing, unknownParts, moduleSource: lines.join('\n') + '\n' };
 }

@@ -5,15 +5,39 @@
  * the handlers. Nothing here schedules uplinks or journals: that is the application's job.
  */
 import type { BoardIo, Rs485Options } from '../../hal/interfaces';
-import { ModbusMaster } from '../modbus/master';
-import { ModbusPoller, type PollResult, type PollerDevice } from '../modbus/poller';
+import type { ModbusMaster } from '../modbus/master';
+import type { ModbusPoller, PollResult, PollerDevice } from '../modbus/poller';
 import { bytesToText, profileFileName, type Profile } from '../modbus/profile';
 import { modbusTiming, modbusCharacterTime } from '../modbus/timing';
-import { InputMonitor, type InputEvent } from '../gpio/input-monitor';
-import { PulseCounter } from '../gpio/pulse-counter';
-import { Relay } from '../gpio/relay';
-import { UartPassthrough } from '../passthrough/uart-passthrough';
+import type { InputMonitor, InputEvent } from '../gpio/input-monitor';
+import type { PulseCounter } from '../gpio/pulse-counter';
+import type { Relay } from '../gpio/relay';
+import type { UartPassthrough } from '../passthrough/uart-passthrough';
 import type { DeviceConfig } from './types';
+
+/**
+ * The field parts this firmware build carries. The build puts in only what the device configuration uses
+ * (firmware/build/catalog.ts, `udt:drivers`): every part left out is flash the board keeps for data. A
+ * configuration that needs a part the build lacks is refused (`missingFieldParts`).
+ */
+export interface FieldParts {
+  modbus: { master: typeof ModbusMaster; poller: typeof ModbusPoller } | null;
+  pulseCounter: typeof PulseCounter | null;
+  inputMonitor: typeof InputMonitor | null;
+  relay: typeof Relay | null;
+  passthrough: typeof UartPassthrough | null;
+}
+
+/** The parts `config` needs that this build lacks, as a refusal reason, or null. */
+export function missingFieldParts(config: DeviceConfig, parts: FieldParts): string | null {
+  const missing: string[] = [];
+  if (config.modbus && config.modbus.devices && config.modbus.devices.length > 0 && !parts.modbus) missing.push('modbus');
+  if (config.pulseInputs && config.pulseInputs.length > 0 && !parts.pulseCounter) missing.push('pulseInputs');
+  if (config.digitalInputs && config.digitalInputs.length > 0 && !parts.inputMonitor) missing.push('digitalInputs');
+  if (config.relays && config.relays.length > 0 && !parts.relay) missing.push('relays');
+  if (config.passthrough && config.passthrough.enabled && !parts.passthrough) missing.push('passthrough');
+  return missing.length > 0 ? 'not in this firmware build: ' + missing.join(', ') + ' (flash a build made with this configuration)' : null;
+}
 
 export interface FieldHandlers {
   onModbusResult?: (result: PollResult) => void;
@@ -49,7 +73,13 @@ export function loadProfile(io: BoardIo, id: string, builtIn?: { [id: string]: P
   }
 }
 
-export function startFieldInterfaces(io: BoardIo, config: DeviceConfig, handlers: FieldHandlers, builtInProfiles?: { [id: string]: Profile }): FieldInterfaces {
+export function startFieldInterfaces(
+  io: BoardIo,
+  config: DeviceConfig,
+  parts: FieldParts,
+  handlers: FieldHandlers,
+  builtInProfiles?: { [id: string]: Profile },
+): FieldInterfaces {
   const problem = (part: string, message: string): void => {
     if (handlers.onProblem) handlers.onProblem(part, message);
   };
@@ -76,7 +106,10 @@ export function startFieldInterfaces(io: BoardIo, config: DeviceConfig, handlers
   };
 
   const modbus = config.modbus;
-  if (modbus && modbus.devices && modbus.devices.length > 0) {
+  const missing = missingFieldParts(config, parts);
+  if (missing) problem('firmware', missing);
+  const modbusParts = parts.modbus;
+  if (modbusParts && modbus && modbus.devices && modbus.devices.length > 0) {
     if (!io.rs485) {
       problem('modbus', 'this board has no RS485 port');
     } else {
@@ -93,7 +126,7 @@ export function startFieldInterfaces(io: BoardIo, config: DeviceConfig, handlers
           postTransmitDelay: timing.postTransmitDelay,
         });
       }
-      const master = new ModbusMaster(io.rs485, io.clock, { responseTimeout: bus.responseTimeout, retries: bus.retries, offlineAfter: bus.offlineAfter });
+      const master = new modbusParts.master(io.rs485, io.clock, { responseTimeout: bus.responseTimeout, retries: bus.retries, offlineAfter: bus.offlineAfter });
       const devices: PollerDevice[] = [];
       for (let index = 0; index < modbus.devices.length; index++) {
         const device = modbus.devices[index];
@@ -114,52 +147,61 @@ export function startFieldInterfaces(io: BoardIo, config: DeviceConfig, handlers
         });
       }
       result.master = master;
-      result.poller = new ModbusPoller(master, io.clock, devices, function (pollResult) {
+      result.poller = new modbusParts.poller(master, io.clock, devices, function (pollResult) {
         if (handlers.onModbusResult) handlers.onModbusResult(pollResult);
       });
       result.poller.start();
     }
   }
 
+  const PulseCounterPart = parts.pulseCounter;
   const pulses = config.pulseInputs || [];
-  for (let index = 0; index < pulses.length; index++) {
-    const pulse = pulses[index];
-    const input = io.digitalInputs[pulse.input];
-    if (!input) {
-      problem('pulse:' + pulse.name, 'board has no input ' + pulse.input);
-      continue;
+  if (PulseCounterPart) {
+    for (let index = 0; index < pulses.length; index++) {
+      const pulse = pulses[index];
+      const input = io.digitalInputs[pulse.input];
+      if (!input) {
+        problem('pulse:' + pulse.name, 'board has no input ' + pulse.input);
+        continue;
+      }
+      const counter = new PulseCounterPart(input, io.storage, io.clock, pulse);
+      counter.start();
+      result.counters[pulse.name] = counter;
     }
-    const counter = new PulseCounter(input, io.storage, io.clock, pulse);
-    counter.start();
-    result.counters[pulse.name] = counter;
   }
 
+  const InputMonitorPart = parts.inputMonitor;
   const inputs = config.digitalInputs || [];
-  for (let index = 0; index < inputs.length; index++) {
-    const definition = inputs[index];
-    const input = io.digitalInputs[definition.input];
-    if (!input) {
-      problem('input:' + definition.name, 'board has no input ' + definition.input);
-      continue;
+  if (InputMonitorPart) {
+    for (let index = 0; index < inputs.length; index++) {
+      const definition = inputs[index];
+      const input = io.digitalInputs[definition.input];
+      if (!input) {
+        problem('input:' + definition.name, 'board has no input ' + definition.input);
+        continue;
+      }
+      const monitor = new InputMonitorPart(input, io.clock, definition, function (event) {
+        if (handlers.onInputEvent) handlers.onInputEvent(event);
+      });
+      monitor.start();
+      result.inputs[definition.name] = monitor;
     }
-    const monitor = new InputMonitor(input, io.clock, definition, function (event) {
-      if (handlers.onInputEvent) handlers.onInputEvent(event);
-    });
-    monitor.start();
-    result.inputs[definition.name] = monitor;
   }
 
+  const RelayPart = parts.relay;
   const relays = config.relays || [];
-  for (let index = 0; index < relays.length; index++) {
-    const definition = relays[index];
-    const output = io.digitalOutputs[definition.output];
-    if (!output) {
-      problem('relay:' + definition.name, 'board has no output ' + definition.output);
-      continue;
+  if (RelayPart) {
+    for (let index = 0; index < relays.length; index++) {
+      const definition = relays[index];
+      const output = io.digitalOutputs[definition.output];
+      if (!output) {
+        problem('relay:' + definition.name, 'board has no output ' + definition.output);
+        continue;
+      }
+      const relay = new RelayPart(output, io.storage, definition);
+      relay.start();
+      result.relays[definition.name] = relay;
     }
-    const relay = new Relay(output, io.storage, definition);
-    relay.start();
-    result.relays[definition.name] = relay;
   }
 
   if (io.acPresent) {
@@ -171,11 +213,12 @@ export function startFieldInterfaces(io: BoardIo, config: DeviceConfig, handlers
   }
 
   const passthrough = config.passthrough;
-  if (passthrough && passthrough.enabled) {
+  const PassthroughPart = parts.passthrough;
+  if (PassthroughPart && passthrough && passthrough.enabled) {
     if (!io.auxiliarySerial) {
       problem('passthrough', 'this board has no spare UART');
     } else {
-      result.passthrough = new UartPassthrough(io.auxiliarySerial, io.clock, passthrough, function (data, time) {
+      result.passthrough = new PassthroughPart(io.auxiliarySerial, io.clock, passthrough, function (data, time) {
         if (handlers.onPassthroughData) handlers.onPassthroughData(data, time);
       });
       result.passthrough.start();

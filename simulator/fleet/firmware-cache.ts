@@ -1,7 +1,7 @@
 /**
  * Firmware bundles for fleets and `udt start`, built once per board and configuration and kept in
  * .udt/cache/firmware/ under a hash of everything that goes into them (the firmware and hal sources, the board
- * entry, the configuration), so a second run starts in a second instead of rebuilding.
+ * entry, the configuration, the property names the build keeps), so a second run starts in a second instead of rebuilding.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { BoardDefinition } from '../../hal/board';
 import { projectRoot } from '../../hal/board-loader';
 import { bundle } from '../../firmware/build/bundle';
+import { reservedPropertyNames } from '../../firmware/build/property-names';
 
 let sourceHash: string | null = null;
 
@@ -25,6 +26,8 @@ function hashSources(): string {
   walk(path.join(projectRoot, 'firmware'));
   walk(path.join(projectRoot, 'hal'));
   hash.update(readFileSync(path.join(projectRoot, 'package.json')));
+  // The names the build keeps unshortened depend on the tools' sources too (firmware/build/property-names.ts).
+  hash.update(reservedPropertyNames().join(','));
   sourceHash = hash.digest('hex');
   return sourceHash;
 }

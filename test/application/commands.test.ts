@@ -27,7 +27,8 @@ describe('downlink commands on the terminal bundle', function () {
   let rig: TerminalRig;
 
   before(async () => {
-    rig = await TerminalRig.start({ imeiIndex: 80 });
+    // The build carries a relay although the first configuration has none: the configuration below adds one.
+    rig = await TerminalRig.start({ imeiIndex: 80, parts: ['relay'] });
     await rig.run(2 * minute);
   });
 
@@ -62,13 +63,19 @@ describe('downlink commands on the terminal bundle', function () {
     assert.equal(refused.status, 'failed');
     assert.equal(refused.code, 2);
     assert.match(String(refused.detail), /\/modbus\/devices\/0\/unitId: must be 1\.\.247/);
+    // A part this firmware build does not carry (built for Modbus, SHT3x, pulses and a relay).
+    await rig.command('config', { arguments: { revision: 4, patch: { digitalInputs: [{ name: 'door', input: 'door' }] } } });
+    const missingPart = (await finished(rig, 'config', 3))[2]!;
+    assert.equal(missingPart.status, 'failed');
+    assert.match(String(missingPart.detail), /^not in this firmware build: digitalInputs/);
+    assert.equal(rig.evaluate<number>('udt.configRevision()'), 2, 'revision 2 still active');
     assert.equal(rig.evaluate<number>('udt.configRevision()'), 2, 'revision 2 still active');
     // An older revision is refused too (versioned).
     await rig.command('config', { arguments: { revision: 1, config: standardConfig } });
-    const stale = (await finished(rig, 'config', 3))[2]!;
+    const stale = (await finished(rig, 'config', 4))[3]!;
     assert.equal(stale.status, 'failed');
     assert.match(String(stale.detail), /older than the active revision 2/);
-    console.log(`      refused: ${refused.detail}; ${stale.detail}`);
+    console.log(`      refused: ${refused.detail}; ${missingPart.detail}; ${stale.detail}`);
   });
 
   it('switches and pulses a relay, reads now, answers a ping, sets the time and reboots on command', async () => {

@@ -73,5 +73,24 @@ describe('udt build', function () {
     const config = run('build', '--board', 'linux', '--config', badConfig, '--out', out);
     assert.equal(config.status, 2);
     assert.match(config.stderr, /device configuration .*bad\.json is not valid JSON/);
+    const parts = run('build', '--board', 'linux', '--parts', 'relay,valve', '--out', out);
+    assert.equal(parts.status, 2);
+    assert.match(parts.stderr, /--parts: unknown part "valve"; parts are modbus, pulseCounter, inputMonitor, relay, passthrough/);
+  });
+
+  it('builds in only the field parts the configuration uses, and those --parts names', () => {
+    const config = path.join(out, 'site.json');
+    writeFileSync(config, JSON.stringify({ pulseInputs: [{ name: 'water', input: 'pulse1', unitPerPulse: 10, unit: 'l' }] }));
+    const bare = run('build', '--board', 'linux', '--out', out);
+    assert.equal(bare.status, 0, bare.stderr);
+    assert.doesNotMatch(bare.stdout, /firmware\/(gpio\/pulse-counter|modbus\/master|gpio\/relay)\.ts/);
+    const site = run('build', '--board', 'linux', '--config', config, '--parts', 'relay', '--out', out);
+    assert.equal(site.status, 0, site.stderr);
+    assert.match(site.stdout, /field parts inside: .*pulse counter.*relay/);
+    assert.match(site.stdout, /firmware\/gpio\/pulse-counter\.ts/);
+    assert.doesNotMatch(site.stdout, /firmware\/modbus\/master\.ts/);
+    const bareBytes = Number(/(\d+) bytes in Storage/.exec(bare.stdout)![1]);
+    const siteBytes = Number(/(\d+) bytes in Storage/.exec(site.stdout)![1]);
+    assert.ok(siteBytes > bareBytes, `${siteBytes} > ${bareBytes}`);
   });
 });

@@ -10,6 +10,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { bundle } from '../../../firmware/build/bundle';
+import type { FieldPartName } from '../../../firmware/build/catalog';
 import { encodeKeysFile } from '../../../firmware/application/keys-file';
 import { encodeConfigRecord } from '../../../firmware/application/config-store';
 import { compactProfile, profileFileName, type Profile } from '../../../firmware/modbus/profile';
@@ -46,12 +47,12 @@ export const standardConfig = {
 const bundles = new Map<string, Promise<string>>();
 
 /** The firmware bundle for a board and built-in configuration (built once per test run). */
-export function firmwareFor(boardId: string, config: unknown): Promise<string> {
-  const key = boardId + JSON.stringify(config);
+export function firmwareFor(boardId: string, config: unknown, parts: readonly FieldPartName[] = []): Promise<string> {
+  const key = boardId + JSON.stringify(config) + parts.join(',');
   let built = bundles.get(key);
   if (!built) {
     // Over every board's code budget today (printed by bench:firmware); the tests run it regardless.
-    built = bundle({ board: loadBoard(boardId), config, budgetBytes: 1 << 20 }).then((result) => result.code);
+    built = bundle({ board: loadBoard(boardId), config, parts, budgetBytes: 1 << 20 }).then((result) => result.code);
     bundles.set(key, built);
   }
   return built;
@@ -60,6 +61,8 @@ export function firmwareFor(boardId: string, config: unknown): Promise<string> {
 export interface RigOptions {
   boardId?: string;
   config?: unknown;
+  /** Field parts built in beyond what `config` uses (udt build --parts). */
+  parts?: readonly FieldPartName[];
   /** A configuration written into Storage (slot cfg0) with this revision, instead of relying on the built-in one. */
   storedConfig?: { revision: number; config: unknown };
   radio?: RadioOptions;
@@ -106,7 +109,7 @@ export class TerminalRig {
   private async setUp(): Promise<void> {
     const options = this.options;
     const boardId = options.boardId ?? 'nucleo-l476-bc95';
-    const code = await firmwareFor(boardId, options.config ?? standardConfig);
+    const code = await firmwareFor(boardId, options.config ?? standardConfig, options.parts);
     this.broker = await startEmbeddedBroker('127.0.0.1', 0);
     this.observer = await Observer.connect(this.broker.url, `udt/${this.imei}/#`);
     await this.startGateway();
