@@ -17,8 +17,9 @@ async function main(): Promise<void> {
   let admitted = false;
   const gatewaySockets = new Set<Socket>();
   const broker = await Aedes.createBroker({
-    preConnect: (client, _packet, callback) => {
-      const isGateway = String(client.id ?? '').startsWith(gatewayPrefix);
+    preConnect: (client, packet, callback) => {
+      // client.id is not set yet when preConnect runs: the id is in the CONNECT packet.
+      const isGateway = String(packet.clientId ?? client.id ?? '').startsWith(gatewayPrefix);
       if (isGateway && admitted) gatewaySockets.add(client.conn as Socket);
       callback(null, !isGateway || admitted);
     },

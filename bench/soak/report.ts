@@ -55,7 +55,7 @@ export function formatReport(report: SoakReport): string {
     `  clock drift ${injected.driftPpm.minimum} to +${injected.driftPpm.maximum} ppm; terminal clock error at the end ${injected.clockErrorSeconds.minimum} to ${injected.clockErrorSeconds.maximum} s`,
     `  radio: ${number(report.radio.uplinkDatagrams)} uplink datagrams (${number(report.radio.uplinkLost)} lost, ${((100 * report.radio.uplinkLost) / Math.max(1, report.radio.uplinkDatagrams)).toFixed(1)} %), ` +
       `${number(report.radio.downlinkDatagrams + report.radio.downlinkLost)} downlink (${number(report.radio.downlinkLost)} lost, ${((100 * report.radio.downlinkLost) / Math.max(1, report.radio.downlinkDatagrams + report.radio.downlinkLost)).toFixed(1)} %)`,
-    `  firmware's own counts (newest status reports): modem recoveries ${oracle.firmware.modemRecoveries}, torn journal records ${oracle.firmware.tornRecords}, time corrections ${oracle.firmware.timeCorrections}`,
+    `  firmware's own counts (each terminal's newest status report, since its last boot): modem recoveries ${oracle.firmware.modemRecoveries}, torn journal records ${oracle.firmware.tornRecords}, time corrections ${oracle.firmware.timeCorrections}`,
     `gateway: ${number(report.gateway.accepted)} uplinks accepted, ${number(report.gateway.retransmissions)} retransmissions answered from cache, ${number(report.gateway.readingsStored)} readings stored, ` +
       `${number(report.gateway.readingsDuplicate)} duplicate readings dropped (counted up to the last scrape before each kill); max RSS ${report.gateway.maximumRssMegabytes.toFixed(0)} MB`,
     `simulator: ${report.simulator.haltedPromiseJobs} promise jobs of boards whose power had gone were stopped at their first API call`,

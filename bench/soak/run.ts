@@ -150,6 +150,7 @@ async function soak(options: SoakOptions, started: number, simulator: { haltedPr
   const broker = await SoakBroker.start(path.join(directory.path, 'broker'), brokerPort, options.broker);
   log(`broker: ${broker.description}`);
   const oracle = await SoakOracle.connect(broker.url, `udt-soak-oracle-${process.pid}`);
+  broker.admitGateway();
   const clock = new VirtualClock();
   const time = new VirtualTimeFile(path.join(directory.path, 'virtual-time'), clock, networkEpochMs);
   // The gateway's clock is the virtual one; and virtual time outruns wall time a thousandfold, so no per-source
