@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     for (const board of Object.values(boards)) {
       const built = await bundle({ board, config: representativeConfig(board), budgetBytes: 1 << 22 });
       const file = path.join(directory, board.id + '.js');
-      writeFileSync(file, built.code, 'latin1');
+      writeFileSync(file, built.image, 'latin1');
       const storageFree = board.storage.bytes - built.bytes;
       // Flash the bundle on a copy with enough Storage when the real one cannot hold it: the RAM is what it would need.
       const args = [path.join(projectRoot, 'bench', 'firmware-memory.ts'), board.id, file];

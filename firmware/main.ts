@@ -6,10 +6,10 @@
 import board from 'udt:board';
 import config from 'udt:config';
 import { firmwareVersion } from 'udt:build';
-import { fieldParts, modemDriver, sensorDrivers } from 'udt:drivers';
+import { fieldParts, modemDriver, sensorDrivers, softwareBlockCipher } from 'udt:drivers';
 import { createBoardIo, type EspruinoApi } from '../hal/espruino/index';
 import { Terminal } from './application/terminal';
-import type { EspruinoCryptoModule } from './protocol/crypto-backends';
+import { createEspruinoBlockCipher, type EspruinoCryptoModule } from './protocol/crypto-backends';
 
 const scope = globalThis as unknown as EspruinoApi & { udt?: Terminal; require(name: string): unknown };
 const io = createBoardIo(scope, board);
@@ -29,7 +29,8 @@ const terminal = new Terminal({
   modemDriver: modemDriver,
   sensorDrivers: sensorDrivers,
   fieldParts: fieldParts,
-  crypto: crypto,
+  // The interpreter's AES where the board has it, else AES in JavaScript (built in only for such boards).
+  blockCipher: crypto ? createEspruinoBlockCipher(crypto) : softwareBlockCipher ? softwareBlockCipher() : null,
   log: function (text) {
     console.log(text);
   },

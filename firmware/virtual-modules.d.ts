@@ -21,4 +21,6 @@ declare module 'udt:drivers' {
   export const modbusMaster: unknown;
   /** The field parts the configuration uses (the others are left out of the build). */
   export const fieldParts: import('./config/field-interfaces').FieldParts;
+  /** AES in JavaScript when the board's Espruino build has no crypto module, else null. */
+  export const softwareBlockCipher: (() => import('./protocol/aes').BlockCipher) | null;
 }

@@ -12,7 +12,8 @@ import { BudgetExceededError, bundle } from '../../firmware/build/bundle';
 import { ConsoleError, ConsoleLink } from '../tooling/console-link';
 import { checkDeviceConfig, deviceFiles, keysFromSecrets, readSecretsFile, secretsFromRegistry, ToolInputError } from '../tooling/device-files';
 import { FlashError, flashTerminal, hex32, type FlashReport } from '../tooling/flasher';
-import { readJsonFile } from './build';
+import { parseParts, readJsonFile } from './build';
+import type { FieldPartName } from '../../firmware/build/catalog';
 
 export interface FlashCommandOptions {
   board: string;
@@ -22,6 +23,7 @@ export interface FlashCommandOptions {
   secrets?: string;
   registry?: string;
   firmware?: string;
+  parts?: string;
   revision: string;
   baud: string;
   wait: boolean;
@@ -42,6 +44,12 @@ export function boardById(id: string): BoardDefinition {
 export async function runFlash(options: FlashCommandOptions, print: (line: string) => void): Promise<FlashReport> {
   const board = boardById(options.board);
   const revision = Number(options.revision);
+  let parts: FieldPartName[];
+  try {
+    parts = parseParts(options.parts);
+  } catch (error) {
+    throw new ToolInputError('usage', (error as Error).message);
+  }
   if (!(Number.isInteger(revision) && revision >= 1 && revision <= 4294967295)) throw new ToolInputError('usage', `--revision must be an integer 1..4294967295, got "${options.revision}"`);
   if (options.device !== undefined && !/^[0-9]{15}$/.test(options.device)) throw new ToolInputError('usage', `--device wants the modem's IMEI (15 digits), got "${options.device}"`);
   if ((options.secrets || options.registry) && !options.device) throw new ToolInputError('usage', '--secrets/--registry need --device <IMEI>');
@@ -64,7 +72,7 @@ export async function runFlash(options: FlashCommandOptions, print: (line: strin
   } else {
     print(`building the firmware for ${board.id}...`);
     try {
-      firmware = (await bundle({ board, config: config ?? undefined })).image;
+      firmware = (await bundle({ board, config: config ?? undefined, parts })).image;
     } catch (error) {
       if (error instanceof BudgetExceededError) throw new FlashError('too-big', `${error.message}; the firmware does not fit this board (see \`udt boards\`)`);
       throw error;
@@ -113,6 +121,7 @@ export function registerFlashCommand(program: Command): void {
     .option('-s, --secrets <file>', 'device secrets exported by `udt gateway provision --out`')
     .option('--registry <dir>', 'development: read the device secrets from this gateway data directory instead')
     .option('--firmware <file>', 'write this bundle instead of building one')
+    .option('--parts <list>', 'field parts to build in beyond what --config uses, for configurations sent later (modbus, pulseCounter, inputMonitor, relay, passthrough)')
     .option('--revision <n>', 'revision of the written configuration', '1')
     .option('--baud <rate>', 'serial baud rate', '115200')
     .option('--no-wait', 'do not wait for the boot line after the reboot')

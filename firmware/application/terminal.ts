@@ -17,9 +17,8 @@ import { AcknowledgementLog } from '../journal/acknowledgement-log';
 import { Journal } from '../journal/journal';
 import { modemIoFromBoard, type Modem, type ModemIo } from '../modem/modem';
 import { ModemSupervisor, type SupervisorOptions } from '../modem/recovery';
-import { createSoftwareBlockCipher } from '../protocol/aes';
+import type { BlockCipher } from '../protocol/aes';
 import { createCcmAead } from '../protocol/aesccm';
-import { createEspruinoBlockCipher, type EspruinoCryptoModule } from '../protocol/crypto-backends';
 import { SenderSequence, type OscoreContext } from '../protocol/oscore-context';
 import type { DownlinkMessage } from '../protocol/uplink';
 import type { DeviceConfig } from '../config/types';
@@ -45,8 +44,8 @@ export interface TerminalEnvironment {
   sensorDrivers: { [part: string]: unknown };
   /** The field parts in this build (udt:drivers); a configuration needing another one is refused. */
   fieldParts: FieldParts;
-  /** Espruino's require("crypto") when the board's build has AES, else null (AES then runs in JavaScript). */
-  crypto: EspruinoCryptoModule | null;
+  /** AES: Espruino's require("crypto") where the board has it, else AES in JavaScript; null when neither is there. */
+  blockCipher: BlockCipher | null;
   log(text: string): void;
 }
 
@@ -58,7 +57,18 @@ const roundHangMilliseconds = 300000;
 const sequenceCheckpointInterval = 64;
 
 /** Journal size from the board's Storage: an eighth of it, 4..96 KB, in eight segments of whole slots. */
-export function journalGeometry(storageBytes: number): { segments: number; segmentBytes: number } {
+export /** Sensors of a configuration whose driver this build lacks, as a refusal reason, or null. */
+function missingSensorDrivers(config: DeviceConfig, drivers: { [part: string]: unknown }): string | null {
+  const sensors = config.sensors || [];
+  const missing: string[] = [];
+  for (let index = 0; index < sensors.length; index++) {
+    const part = sensors[index].part;
+    if (!drivers[part] && missing.indexOf(part) < 0) missing.push(part);
+  }
+  return missing.length > 0 ? 'not in this firmware build: sensor driver ' + missing.join(', ') + ' (flash a build made with this configuration)' : null;
+}
+
+function journalGeometry(storageBytes: number): { segments: number; segmentBytes: number } {
   let total = Math.floor(storageBytes / 8);
   if (total < 4096) total = 4096;
   if (total > 98304) total = 98304;
@@ -106,10 +116,11 @@ export class Terminal {
     this.rebootReported = new AcknowledgementLog(storage, 'rr');
     const board = environment.board;
     const parts = environment.fieldParts;
+    const drivers = environment.sensorDrivers;
     this.configStore = new ConfigStore(storage, function (config) {
       const essential = checkConfigEssentials(config, board);
       if (essential) return essential.path + ': ' + essential.message;
-      const missing = missingFieldParts(config as DeviceConfig, parts);
+      const missing = missingFieldParts(config as DeviceConfig, parts) || missingSensorDrivers(config as DeviceConfig, drivers);
       if (missing) return missing;
       return checkTerminalSettings(config as { [key: string]: unknown }, channelsByName(config as TerminalConfig));
     }, environment.builtInConfig);
@@ -232,12 +243,12 @@ export class Terminal {
     const gateway = this.settings.gateway;
     const Driver = environment.modemDriver as (new (io: ModemIo) => Modem) | null;
     const keys = decodeKeysFile(this.io.storage.read(keysFileName));
-    if (!gateway || !Driver || !keys.keys) {
-      this.problems.push(!gateway ? 'no gateway configured' : !Driver ? 'no modem driver' : String(keys.problem));
+    const cipher = environment.blockCipher;
+    if (!gateway || !Driver || !keys.keys || !cipher) {
+      this.problems.push(!gateway ? 'no gateway configured' : !Driver ? 'no modem driver' : !cipher ? 'no AES (the crypto module is missing)' : String(keys.problem));
       return;
     }
     const sequenceLog = new AcknowledgementLog(this.io.storage, 'sq');
-    const cipher = this.environment.board.nativeCrypto.aes && environment.crypto ? createEspruinoBlockCipher(environment.crypto) : createSoftwareBlockCipher();
     const context: OscoreContext = {
       keys: keys.keys,
       aead: createCcmAead(cipher),

@@ -1,7 +1,8 @@
 /**
- * Which driver goes into which bundle. A board needs the driver of its modem model and of its on-board I2C
- * parts; a device configuration adds the parts it names (I2C sensors, Modbus). Nothing else is bundled, because
- * every byte of code costs RAM on the board.
+ * Which driver goes into which bundle. A board needs the driver of its modem model; a device configuration adds
+ * the parts it names (I2C sensors, on the board or attached, Modbus and the other field parts, AES in JavaScript
+ * where the board has none). Nothing else is bundled, because every byte of code costs flash the board needs for
+ * data.
  *
  * The selection becomes the virtual module `udt:drivers`, which the firmware entry imports:
  *   modemDriver: the modem driver's export (or null), sensorDrivers: { [part]: export }, modbusMaster: export or null.
@@ -37,6 +38,9 @@ export const sensorDrivers: Record<string, DriverEntry> = {
 
 export const modbusMaster: DriverEntry = { part: 'Modbus RTU master', file: 'firmware/modbus/master.ts', exportName: 'ModbusMaster' };
 export const modbusPoller: DriverEntry = { part: 'Modbus poller', file: 'firmware/modbus/poller.ts', exportName: 'ModbusPoller' };
+
+/** AES in JavaScript, for boards whose Espruino build has no crypto module (boards.json nativeCrypto.aes false). */
+export const softwareAes: DriverEntry = { part: 'software AES', file: 'firmware/protocol/aes.ts', exportName: 'createSoftwareBlockCipher' };
 
 /** Field parts (firmware/config/field-interfaces.ts FieldParts) by the configuration key that needs them. */
 export const fieldParts: Record<'pulseCounter' | 'inputMonitor' | 'relay' | 'passthrough', DriverEntry> = {
@@ -90,7 +94,7 @@ export function selectDrivers(board: BoardDefinition | undefined, config: unknow
 
   const modem = board ? take(modemDrivers[board.modem.model], board.modem.model) : undefined;
   const sensorParts: string[] = [];
-  for (const device of board?.i2c?.onBoardDevices ?? []) sensorParts.push(device.part);
+  // On-board parts too only when the configuration reads them: a driver nothing reads is flash lost for data.
   const shape = (config ?? {}) as ConfigShape;
   for (const sensor of shape.sensors ?? []) {
     const part = sensor.part ?? sensor.type;
@@ -122,6 +126,9 @@ export function selectDrivers(board: BoardDefinition | undefined, config: unknow
   lines.push(modem ? 'export { modemDriver };' : 'export var modemDriver = null;');
   lines.push(`export var sensorDrivers = { ${sensors.map(([part], index) => `${JSON.stringify(part)}: sensor${index}`).join(', ')} };`);
   lines.push(modbus ? 'export var modbusMaster = modbusMasterDriver;' : 'export var modbusMaster = null;');
+  const aes = board && board.nativeCrypto.aes ? undefined : take(softwareAes, softwareAes.part);
+  if (aes) importOf(aes, 'softwareBlockCipherPart');
+  lines.push(aes ? 'export var softwareBlockCipher = softwareBlockCipherPart;' : 'export var softwareBlockCipher = null;');
   if (modbus && poller) importOf(poller, 'modbusPollerPart');
   for (const [key, entry] of parts) if (entry) importOf(entry, `${key}Part`);
   lines.push(

@@ -20,7 +20,8 @@ const operatorTokens: Record<string, number> = {
   '>>=': 148, '>>>=': 149, '+=': 150, '-=': 151, '++': 152, '--': 153, '*=': 154, '/=': 155, '%=': 156, '&=': 157,
   '&&': 158, '|=': 159, '||': 160, '^=': 161, '=>': 162,
 };
-const reservedWords = [
+/** Espruino's reserved words: each is one token wherever it appears, even as a property name (`a.in`). */
+export const reservedWords = [
   'if', 'else', 'do', 'while', 'for', 'break', 'continue', 'function', 'return', 'var', 'let', 'const', 'this',
   'throw', 'try', 'catch', 'finally', 'true', 'false', 'null', 'undefined', 'new', 'in', 'instanceof', 'switch',
   'case', 'default', 'delete', 'typeof', 'void', 'debugger', 'class', 'extends', 'super', 'static', 'of',
@@ -117,7 +118,7 @@ export function pretokenise(source: string): string {
       } else emitted = raw;
       nextLast = { kind: 'value' };
     } else if (label === 'regexp') {
-      if (!espruinoStartsRegex(last)) throw new PretokeniseError(`Espruino would read the regular expression ${raw} at offset ${token.start} as a division`, token.start);
+      if (!espruinoStartsRegex(last)) throw new PretokeniseError(`Espruino would read the regular expression ${raw} at offset ${token.start} as a division: ...${source.slice(Math.max(0, token.start - 40), token.start + 20)}...`, token.start);
       emitted = raw;
       verbatim = 'regex';
       nextLast = { kind: 'value' };
@@ -126,7 +127,7 @@ export function pretokenise(source: string): string {
     } else {
       const byte = own(operatorTokens, raw);
       if ((raw === '/' || raw === '/=') && espruinoStartsRegex(last)) {
-        throw new PretokeniseError(`Espruino would read the division at offset ${token.start} as the start of a regular expression`, token.start);
+        throw new PretokeniseError(`Espruino would read the division at offset ${token.start} as the start of a regular expression: ...${source.slice(Math.max(0, token.start - 40), token.start + 20)}...`, token.start);
       }
       if (byte !== undefined) {
         emitted = String.fromCharCode(byte);

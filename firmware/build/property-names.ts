@@ -20,6 +20,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 import { projectRoot } from '../../hal/board-loader';
+import { reservedWords } from './espruino-tokens';
 
 const interpreterFiles = ['hal/espruino/api.ts', 'firmware/protocol/crypto-backends.ts', 'firmware/virtual-modules.d.ts'];
 /** TypeScript declarations of JSON data: the device configuration (with the terminal section), meter profiles. */
@@ -108,6 +109,8 @@ export function reservedPropertyNames(): string[] {
   for (const file of [...interpreterFiles, ...dataDeclarations]) addDeclaredMembers(path.join(projectRoot, file), names);
   const libraryDirectory = path.dirname(require.resolve('typescript/lib/lib.es5.d.ts'));
   for (const file of languageLibraries) addDeclaredMembers(path.join(libraryDirectory, file), names);
+  // Never a generated name: Espruino's lexer reads `a.in` as the keyword `in` (then `a.in/2` starts a regex).
+  for (const word of reservedWords) names.add(word);
   // The firmware's globals, and names the interpreter looks up on objects it is given.
   for (const name of ['udt', 'onInit', 'toString', 'valueOf', 'toJSON', 'prototype', 'constructor', 'length', 'name', 'message', 'stack', 'then', 'catch', 'on', 'emit', 'removeListener', 'removeAllListeners', 'buffer', 'byteOffset', 'byteLength']) names.add(name);
   for (const schema of dataSchemas) for (const file of filesUnder(schema, '.json')) addJsonKeys(JSON.parse(readFileSync(file, 'utf8')), names);

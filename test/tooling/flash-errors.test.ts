@@ -138,6 +138,7 @@ describe('udt flash: clear errors', function () {
     const imei = '356938035643809';
     await assert.rejects(runFlash(flashOptions({ device: imei }), quiet), (error: unknown) => error instanceof ToolInputError && /no keys for device 356938035643809: give --secrets/.test(error.message));
     await assert.rejects(runFlash(flashOptions({ revision: '0' }), quiet), /--revision must be an integer/);
+    await assert.rejects(runFlash(flashOptions({ parts: 'relay,pump' }), quiet), (error: unknown) => error instanceof ToolInputError && /--parts: unknown part "pump"/.test(error.message));
     await assert.rejects(runFlash(flashOptions({ device: '12345' }), quiet), /IMEI \(15 digits\)/);
     const secrets = path.join(directory.path, 'other.json');
     writeFileSync(secrets, JSON.stringify({ format: 'udt-device-secrets/1', imei: '490154203237518', oscore: { algorithm: 10 } }));
