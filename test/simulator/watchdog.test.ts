@@ -30,7 +30,7 @@ describe('watchdog on the virtual board', () => {
   it('a firmware stuck in a busy loop is reset by the watchdog (hang detection on)', async () => {
     const definition = loadBoard('pico-bc66');
     const code = await buildFixture('watchdog-firmware.ts', definition, { loops: 2, hang: true });
-    const board = new VirtualBoard(definition, { hangTimeoutMs: 50 });
+    const board = new VirtualBoard(definition, { hangTimeoutMs: 1000 });
     board.boot(code);
     board.clock.advance(8_000);
     // Hung 1 s after boot (after two kicks), reset 5 s later; the new boot hangs again the same way.
@@ -41,7 +41,7 @@ describe('watchdog on the virtual board', () => {
   });
 
   it('without a watchdog a hung firmware stays hung until the power is cycled', () => {
-    const board = new VirtualBoard(loadBoard('pico-bc66'), { hangTimeoutMs: 30 });
+    const board = new VirtualBoard(loadBoard('pico-bc66'), { hangTimeoutMs: 1000 });
     board.boot('setTimeout(function () { for (;;) {} }, 10);');
     board.clock.advance(60_000);
     assert.equal(board.counters.hangs, 1);
@@ -54,7 +54,9 @@ describe('watchdog on the virtual board', () => {
   });
 
   it('E.enableWatchdog in automatic mode is kicked by the idle loop, and not while a callback hangs', () => {
-    const board = new VirtualBoard(loadBoard('pico-bc66'), { hangTimeoutMs: 30 });
+    // A hang is a callback still running after hangTimeoutMs of real time: 1 s, so that a busy machine never
+    // takes an ordinary callback for a hang (30 ms did, under load).
+    const board = new VirtualBoard(loadBoard('pico-bc66'), { hangTimeoutMs: 1000 });
     board.boot('E.enableWatchdog(2); setInterval(function () {}, 500); setTimeout(function () { for (;;) {} }, 10000);');
     board.clock.advance(9000);
     assert.equal(board.counters.watchdogResets, 0);
