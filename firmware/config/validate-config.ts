@@ -4,15 +4,15 @@
  * the named points, unique names and unit ids, board inputs and outputs that exist and are used once.
  * Every problem comes back as { path, message } with a JSON pointer into the config. Not part of the bundle.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import type { BoardDefinition } from '../../hal/board';
 import { unknownPoints, type Profile } from '../modbus/profile';
 import { checkConfigEssentials, type ConfigProblem } from './essentials';
 import type { DeviceConfig } from './types';
+import configSchemaJson from './config.schema.json';
 
-export const configSchema = JSON.parse(readFileSync(path.join(__dirname, 'config.schema.json'), 'utf8')) as object;
+// Imported rather than read beside this file, so that a bundled gateway (esbuild) carries the schema inside.
+export const configSchema = configSchemaJson as object;
 const ajv = new Ajv({ allErrors: true, strict: true });
 const schemaCheck = ajv.compile(configSchema);
 
