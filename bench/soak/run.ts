@@ -13,8 +13,7 @@
  * again at once on the same database and ports. The broker is stopped (SIGTERM) for a scheduled virtual outage.
  */
 import path from 'node:path';
-import { copyFileSync, mkdirSync } from 'node:fs';
-import { gatewayBundle } from '../../test/gateway/support/gateway-process';
+import { mkdirSync } from 'node:fs';
 import { loadBoards } from '../../hal/board-loader';
 import { databaseFile, openDatabase } from '../../gateway/store/database';
 import { DeviceRegistry, type DeviceSecrets } from '../../gateway/store/registry';
@@ -159,12 +158,6 @@ async function soak(options: SoakOptions, started: number, simulator: { haltedPr
     coap: await stablePort('udp', [brokerPort]),
     http: await stablePort('tcp', [brokerPort]),
   });
-  // The bundled CLI (test/gateway/support/gateway-process.ts) looks for firmware/config/config.schema.json beside
-  // itself since the gateway checks command arguments with the firmware's config validator (its __dirname moved).
-  {
-    const bundle = await gatewayBundle(directory.path);
-    copyFileSync(path.resolve(__dirname, '../../firmware/config/config.schema.json'), path.join(path.dirname(bundle), 'config.schema.json'));
-  }
   const terminals: SoakTerminal[] = [];
   const faultMoments: FaultMoment[] = [];
   const brokerDown: number[] = [];

@@ -3,6 +3,7 @@
  * esbuild (which tsx already brings) so each start costs a Node start-up, not a TypeScript compile.
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -24,6 +25,9 @@ export async function gatewayBundle(directory: string): Promise<string> {
     external: ['better-sqlite3', 'thread-stream', 'pino-pretty'],
     logLevel: 'warning',
   });
+  // Modules that read a file beside themselves (__dirname) find it beside the bundle: the gateway checks command
+  // arguments with the firmware's config validator, which loads its JSON Schema so.
+  copyFileSync(path.join(repositoryRoot, 'firmware', 'config', 'config.schema.json'), path.join(directory, 'config.schema.json'));
   bundled = outfile;
   return outfile;
 }
