@@ -19,6 +19,7 @@ import { Database, databaseFile, openDatabase } from './store/database';
 import { DownlinkQueue } from './store/downlinks';
 import { Journal, JournalRow } from './store/journal';
 import { DeviceRegistry } from './store/registry';
+import { ResponseSequence } from './store/response-sequence';
 import { UplinkHandler } from './uplink-handler';
 import type { Endpoint } from './coap/response-cache';
 
@@ -47,6 +48,7 @@ export class Gateway {
   readonly journal: Journal;
   readonly downlinks: DownlinkQueue;
   private readonly committer: GroupCommitter;
+  private readonly responseSequence: ResponseSequence;
   private readonly publisher: JournalPublisher;
   private readonly handler: UplinkHandler;
   private readonly intake: CommandIntake;
@@ -91,6 +93,7 @@ export class Gateway {
         this.downlinks.refreshOpenDevices();
       },
     });
+    this.responseSequence = new ResponseSequence(database, this.committer);
     const offerRows = (rows: JournalRow[]): void => {
       this.storageError = null;
       this.publisher.offer(rows);
@@ -133,6 +136,7 @@ export class Gateway {
       downlinks: this.downlinks,
       committer: this.committer,
       pendingCommands,
+      responseSequence: this.responseSequence,
       offerRows,
       metrics: this.metrics,
       topics: this.topics,
@@ -173,6 +177,7 @@ export class Gateway {
 
   private async listen(): Promise<void> {
     const config = this.config;
+    this.responseSequence.reserveFirstBlock(() => this.committer.syncWalNow());
     this.publisher.start();
     const socket = createSocket({ type: config.coapHost.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024 });
     this.socket = socket;

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { CoapCode, CoapMessage, CoapOption, CoapTypes, encodeCoap, encodeUintOption } from '../firmware/protocol/coap';
 import { utf8Encode } from '../firmware/protocol/bytes';
 import { isProtocolError } from '../firmware/protocol/errors';
-import { buildDownlinkResponse, buildProtectedErrorResponse, buildRejectionResponse, receiveUplink } from '../firmware/protocol/server';
+import { AcceptedUplink, buildDownlinkResponse, buildProtectedErrorResponse, buildRejectionResponse, receiveUplink } from '../firmware/protocol/server';
 import { decodeUplink, DecodedUplink, DownlinkMessage, encodeDownlink } from '../firmware/protocol/uplink';
 import type { GatewayConfig } from './config';
 import { commandAckMessage, PendingCommandChanges, planResults, selectCommands, ackFor } from './commands';
@@ -21,6 +21,7 @@ import type { GroupCommitter } from './store/committer';
 import type { DownlinkQueue } from './store/downlinks';
 import type { Journal, JournalMessage, JournalRow } from './store/journal';
 import type { ActiveDevice, DeviceRegistry } from './store/registry';
+import type { ResponseSequence } from './store/response-sequence';
 import { eventJson, mapUplink, mergeState, readingJson, readingSenml, stateJson, UplinkMappingError } from './uplink-mapping';
 
 export interface UplinkHandlerDependencies {
@@ -30,6 +31,7 @@ export interface UplinkHandlerDependencies {
   downlinks: DownlinkQueue;
   committer: GroupCommitter;
   pendingCommands: PendingCommandChanges;
+  responseSequence: ResponseSequence;
   offerRows(rows: JournalRow[]): void;
   metrics: GatewayMetrics;
   topics: TopicScheme;
@@ -43,6 +45,8 @@ interface Responder {
   downlink(message: DownlinkMessage): Buffer;
   /** An application error (deterministic for a given request, so a repeat costs no fresh nonce use). */
   error(code: number, text: string): Buffer;
+  /** 5.03 with Max-Age: store nothing, retry later. Null when it cannot be protected safely (nothing is sent). */
+  unavailable(text: string): Buffer | null;
 }
 
 const SERVICE_UNAVAILABLE_RETRY_SECONDS = 10;
@@ -100,9 +104,10 @@ export class UplinkHandler {
     });
     if (received.ok) {
       const accepted = received;
-      return this.accept(device!, accepted.uplink, source, key, accepted.coap, datagram.length, {
+      return this.accept(device!, accepted.uplink, source, key, {
         downlink: (message) => Buffer.from(buildDownlinkResponse(accepted, message, false)),
         error: (code, text) => Buffer.from(buildProtectedErrorResponse(accepted.context, accepted.binding, accepted.coap, code, text)),
+        unavailable: (text) => this.protectedUnavailable(accepted, text, datagram.length),
       });
     }
     if (received.reason === 'not-oscore' && config.insecurePlainCoap && received.coap) return this.handlePlain(received.coap, source, key, datagram.length);
@@ -138,14 +143,39 @@ export class UplinkHandler {
       return this.dependencies.send(plainErrorResponse(request, CoapCode.BadRequest, error.message, this.nextMessageId(), requestLength), source);
     }
     const messageId = this.nextMessageId();
-    this.accept(device, uplink, source, key, request, requestLength, {
+    this.accept(device, uplink, source, key, {
       downlink: (message) => plainResponse(request, CoapCode.Changed, CONTENT_FORMAT_CBOR, encodeDownlink(message), messageId),
       error: (code, text) => plainErrorResponse(request, code, text, messageId, requestLength),
+      unavailable: (text) => this.plainUnavailable(request, text, requestLength),
     });
   }
 
-  /** Unprotected, so it never spends the request's nonce on a second plaintext. */
-  private unavailable(request: CoapMessage, destination: Endpoint, reason: string, requestLength: number): void {
+  /**
+   * RFC 8613 Section 8.3: an error from processing an authenticated request is a protected response (only the
+   * OSCORE errors of Section 8.2 go unprotected). The request's replay window was not stored, so the same
+   * request may be accepted again later and answered 2.04 under the request's nonce: this response therefore
+   * uses a nonce of the gateway's own (its Partial IV is in the response; store/response-sequence.ts).
+   */
+  private protectedUnavailable(accepted: AcceptedUplink, text: string, requestLength: number): Buffer | null {
+    const context = { ...accepted.context, sequence: this.dependencies.responseSequence.sequence };
+    const build = (diagnostic: string): Buffer =>
+      Buffer.from(buildProtectedErrorResponse(context, accepted.binding, accepted.coap, CoapCode.ServiceUnavailable, diagnostic, SERVICE_UNAVAILABLE_RETRY_SECONDS, true, this.nextMessageId()));
+    try {
+      // Never larger than the request: the diagnostic text goes only if it fits.
+      const withText = build(text);
+      return withText.length <= requestLength ? withText : build('');
+    } catch (error) {
+      // No reserved sequence number left (the journal cannot reserve more): silence; the terminal retries anyway.
+      if (isProtocolError(error) && (error.code === 'persist-failed' || error.code === 'sequence-exhausted')) {
+        this.dependencies.logger.warn({ error: error.message }, 'no response sequence number reserved; 5.03 not sent');
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  /** Development mode: a plain 5.03 with Max-Age. */
+  private plainUnavailable(request: CoapMessage, reason: string, requestLength: number): Buffer {
     const build = (text: string): Uint8Array => encodeCoap({
       type: request.type === CoapTypes.Confirmable ? CoapTypes.Acknowledgement : CoapTypes.NonConfirmable,
       code: CoapCode.ServiceUnavailable,
@@ -156,23 +186,22 @@ export class UplinkHandler {
     });
     // Never larger than the request: the diagnostic text goes only if it fits.
     const withText = build(reason);
-    this.dependencies.send(Buffer.from(withText.length <= requestLength ? withText : build('')), destination);
+    return Buffer.from(withText.length <= requestLength ? withText : build(''));
   }
 
-  private accept(
-    device: ActiveDevice,
-    uplink: DecodedUplink,
-    source: Endpoint,
-    key: string,
-    request: CoapMessage,
-    requestLength: number,
-    responder: Responder,
-  ): void {
+  private accept(device: ActiveDevice, uplink: DecodedUplink, source: Endpoint, key: string, responder: Responder): void {
     const { config, metrics, topics, downlinks, pendingCommands, registry } = this.dependencies;
     const receivedAt = this.dependencies.now();
     if (this.dependencies.committer.pendingWrites >= config.maximumPendingUplinks) {
       this.reject('busy', source);
-      return this.unavailable(request, source, 'Gateway busy', requestLength);
+      const response = responder.unavailable('Gateway busy');
+      if (response) {
+        // Retransmissions of this request get the same answer (its sequence number is already in the window).
+        this.responses.begin(key);
+        this.responses.finish(key, response);
+        this.dependencies.send(response, source);
+      }
+      return;
     }
     let mapped;
     try {
@@ -231,7 +260,8 @@ export class UplinkHandler {
         if (error) {
           this.responses.abandon(key);
           this.reject('storage-failed', source, error.message);
-          this.unavailable(request, this.latestEndpoint(device, source), 'Journal unavailable', requestLength);
+          const response = responder.unavailable('Journal unavailable');
+          if (response) this.dependencies.send(response, this.latestEndpoint(device, source));
           return;
         }
         if (results.length > 0) downlinks.refreshOpenDevices();

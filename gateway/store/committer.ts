@@ -176,6 +176,12 @@ export class GroupCommitter {
     return new Promise((resolve) => this.settledWaiters.push(resolve));
   }
 
+  /** fdatasyncs the WAL now, on the calling thread (a start-up reservation that must be on disk before use). */
+  syncWalNow(): void {
+    const descriptor = this.openWal();
+    if (descriptor !== null) fdatasyncSync(descriptor);
+  }
+
   private openWal(): number | null {
     if (this.options.walFile === null) return null;
     // The WAL exists once the first transaction committed; SQLite keeps the same file while the connection is open.

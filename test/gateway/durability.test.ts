@@ -1,5 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { CoapCode } from '../../firmware/protocol/coap';
+import { readUplinkResponse } from '../../firmware/protocol/client';
+import { CoapCode, CoapOption, decodeCoap, findOption } from '../../firmware/protocol/coap';
+import type { RequestBinding } from '../../firmware/protocol/oscore';
+import { buildNonce, decodeOscoreOption, OscoreContext } from '../../firmware/protocol/oscore-context';
 import type { Gateway } from '../../gateway/gateway';
 import { databaseFile, openDatabase } from '../../gateway/store/database';
 import type { DeviceSecrets } from '../../gateway/store/registry';
@@ -18,6 +21,15 @@ async function eventually(condition: () => boolean, what: string, timeoutMillise
 
 function readingIds(observer: Observer, imei: string): number[] {
   return observer.on(`udt/${imei}/up`).map((message) => message.json().readingId as number);
+}
+
+/** The AEAD nonce a response was protected with: its own Partial IV's, or the request's (RFC 8613 Section 5.2). */
+function responseNonce(datagram: Buffer, binding: RequestBinding, context: OscoreContext): { ownPartialIv: boolean; nonce: Uint8Array } {
+  const option = findOption(decodeCoap(new Uint8Array(datagram)).options, CoapOption.Oscore);
+  assert.ok(option, 'the response is OSCORE-protected');
+  const partialIv = decodeOscoreOption(option.value).partialIv;
+  if (partialIv) return { ownPartialIv: true, nonce: buildNonce(context.keys.recipientId, partialIv, context.keys.commonIv) };
+  return { ownPartialIv: false, nonce: buildNonce(binding.kid, binding.partialIv, context.keys.commonIv) };
 }
 
 function range(from: number, to: number): number[] {
@@ -121,7 +133,7 @@ describe('gateway: durable journal across broker outages and restarts', () => {
     assert.deepEqual(readingIds(observer!, imei), range(1, 61));
   });
 
-  it('answers 5.03 (unprotected, with Max-Age) when the journal cannot be written, and stores the retried readings once it can', async () => {
+  it('answers a protected 5.03 with Max-Age and a nonce of its own when the journal cannot be written, and stores the retried readings once it can', async () => {
     gateway = await startGateway(directory.path, { mqttUrl: broker.url, ...settings });
     secrets = gateway.registry.provision({ imei, channels: [{ name: 'count' }] }).secrets;
     terminal = await new Terminal(secrets, { port: gateway.addresses.coap.port }).open();
@@ -130,12 +142,27 @@ describe('gateway: durable journal across broker outages and restarts', () => {
     // Another connection makes every journal insert fail, like a full or failing disk.
     const saboteur = openDatabase(databaseFile(directory.path));
     saboteur.exec("CREATE TRIGGER fail_journal BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;");
-    const refused = await terminal.send([{ id: 2, time: now(), values: [2] }]);
-    assert.ok(!refused.ok && refused.reason === 'security-error' && refused.code === CoapCode.ServiceUnavailable, JSON.stringify(refused));
+    const request = terminal.prepare([{ id: 2, time: now(), values: [2] }]);
+    const refusedDatagram = terminal.nextDatagram();
+    const refused = await terminal.exchange(request);
+    // RFC 8613 Section 8.3: authenticated, so the error is protected; the terminal verified it and reads Max-Age.
+    assert.ok(!refused.ok && refused.reason === 'error-response' && refused.code === CoapCode.ServiceUnavailable && refused.maxAge === 10, JSON.stringify(refused));
+    const refusedNonce = responseNonce(await refusedDatagram, request.binding, terminal.context);
+    assert.ok(refusedNonce.ownPartialIv, 'the 5.03 carries a Partial IV of its own');
     assert.equal(gateway.health().status, 'failing');
     assert.equal(await gateway.metrics.counterValue('udt_gateway_uplinks_rejected_total', { reason: 'storage-failed' }), 1);
     saboteur.exec('DROP TRIGGER fail_journal');
     saboteur.close();
+    // The request's replay window was never stored, so the very same request is accepted once the journal works
+    // (here replayed as is): its 2.04 uses the request's nonce, which the 5.03 did not.
+    const replayedDatagram = terminal.nextDatagram();
+    terminal.sendRaw(request.datagram);
+    const replayedResponse = await replayedDatagram;
+    const replayed = readUplinkResponse(terminal.context, request, new Uint8Array(replayedResponse));
+    assert.ok(replayed.ok && replayed.downlink.acknowledgedReadingId === 2, JSON.stringify(replayed));
+    const replayedNonce = responseNonce(replayedResponse, request.binding, terminal.context);
+    assert.ok(!replayedNonce.ownPartialIv);
+    assert.notEqual(Buffer.from(replayedNonce.nonce).toString('hex'), Buffer.from(refusedNonce.nonce).toString('hex'), 'two responses, two nonces');
     // The terminal kept reading 2 and sends it again (a new request, a new sequence number).
     const retried = await terminal.send([{ id: 2, time: now(), values: [2] }, { id: 3, time: now(), values: [3] }]);
     assert.ok(retried.ok, JSON.stringify(retried));
@@ -144,6 +171,22 @@ describe('gateway: durable journal across broker outages and restarts', () => {
     await observer.waitFor(() => readingIds(observer!, imei).length === 3, 'three readings');
     assert.deepEqual(readingIds(observer!, imei), [1, 2, 3]);
     assert.equal(gateway.health().status, 'ok');
+  });
+
+  it('answers a protected 5.03 "busy" when too many uplinks wait for their commit, the same to a retransmission', async () => {
+    gateway = await startGateway(directory.path, { mqttUrl: broker.url, ...settings, maximumPendingUplinks: 0 });
+    secrets = gateway.registry.provision({ imei, channels: [{ name: 'count' }] }).secrets;
+    terminal = await new Terminal(secrets, { port: gateway.addresses.coap.port }).open();
+    const request = terminal.prepare([{ id: 1, time: now(), values: [1] }]);
+    const first = terminal.nextDatagram();
+    const refused = await terminal.exchange(request);
+    assert.ok(!refused.ok && refused.reason === 'error-response' && refused.code === CoapCode.ServiceUnavailable && refused.maxAge === 10, JSON.stringify(refused));
+    const firstBytes = await first;
+    assert.ok(responseNonce(firstBytes, request.binding, terminal.context).ownPartialIv);
+    const again = terminal.nextDatagram();
+    terminal.sendRaw(request.datagram);
+    assert.deepEqual(await again, firstBytes, 'a retransmission gets the very same response');
+    assert.equal(await gateway.metrics.counterValue('udt_gateway_uplinks_rejected_total', { reason: 'busy' }), 1);
   });
 
   it('connects to an external broker with a user name and password', async () => {
