@@ -55,6 +55,8 @@ export interface SoakReport {
   gateway: GatewayCounters & { maximumRssMegabytes: number };
   drained: boolean;
   drainVirtualHours: number;
+  /** Per terminal, for the JSON report. */
+  terminals: Array<{ name: string; imei: string; driftPpm: number; clockErrorSeconds: number; powerCuts: number; hangs: number; polls: number }>;
   /** Promise jobs of dead boards stopped at their first API call (see watchHaltedPromiseJobs). */
   simulator: { haltedPromiseJobs: number };
   virtualDays: number;
@@ -367,6 +369,10 @@ async function soak(options: SoakOptions, started: number, simulator: { haltedPr
       drained,
       drainVirtualHours,
       simulator: { ...simulator },
+      terminals: terminals.map((terminal, index) => ({
+        name: terminal.name, imei: terminal.imei, driftPpm: terminal.boardClock.partsPerMillion, clockErrorSeconds: clockErrors[index]!,
+        powerCuts: terminal.faults.powerCuts, hangs: terminal.faults.hangsInjected, polls: terminal.meter.polls.length,
+      })),
       virtualDays: clock.now() / day,
       wallSeconds: (Date.now() - started) / 1000,
     };
