@@ -38,6 +38,8 @@ export interface TerminalTruth {
   powerLosses: number[];
   /** Polls before this true ms must have been delivered. */
   pollsDueBefore: number;
+  /** Network time at true ms 0 (to compare a reading's `time` with its poll's moment). */
+  networkEpochMs: number;
 }
 
 export interface FaultMoment {
@@ -60,6 +62,8 @@ export interface OracleReport {
   foreign: number;
   droppedByTerminals: number;
   meter: { polls: number; delivered: number; notCommittedPowerCut: number; longestPollToCutMs: number; lost: number; afterHorizon: number };
+  /** A meter reading's `time` minus its poll's true moment, seconds (the terminal's clock error when it sampled). */
+  readingTimeErrorSeconds: { minimum: number; maximum: number };
   readings: number;
   events: number;
   /** From the newest status report of each terminal: the firmware's own counts. */
@@ -76,6 +80,7 @@ const commitWindowMs = 5000;
 interface Message {
   device: string;
   readingId: number;
+  time?: string;
   values: Record<string, { value?: unknown }>;
   value?: unknown;
 }
@@ -141,6 +146,7 @@ export class SoakOracle {
       redelivered: { total: 0, afterGatewayKill: 0, afterBrokerRestart: 0, brokerResend: 0, other: 0 },
       wrongValue: 0, foreign: this.unparseable.length, droppedByTerminals: 0,
       meter: { polls: 0, delivered: 0, notCommittedPowerCut: 0, longestPollToCutMs: 0, lost: 0, afterHorizon: 0 },
+      readingTimeErrorSeconds: { minimum: Number.POSITIVE_INFINITY, maximum: Number.NEGATIVE_INFINITY },
       readings: 0, events: 0, firmware: { modemRecoveries: 0, tornRecords: 0, timeCorrections: 0, boots: 0, reports: 0 },
       examples: this.unparseable.slice(0, 3).map((text) => `unparseable ${text}`),
     };
@@ -175,6 +181,7 @@ export class SoakOracle {
       }
     }
     for (const terminal of terminals) this.judgeTerminal(terminal, report, example);
+    if (!Number.isFinite(report.readingTimeErrorSeconds.minimum)) report.readingTimeErrorSeconds = { minimum: 0, maximum: 0 };
     return report;
   }
 
@@ -223,6 +230,12 @@ export class SoakOracle {
       const mismatched = meterPoints.filter((point) => values[`meter.${point}`]?.value !== poll.values[point]);
       if (mismatched.length > 0) wrong(`poll ${poll.index} served ${JSON.stringify(poll.values)}, differs in ${mismatched.join(', ')}`);
       else if (poll.index <= lastPollIndex) wrong(`poll ${poll.index} after poll ${lastPollIndex}`);
+      const timeError = (Date.parse(message.time ?? '') - (terminal.networkEpochMs + poll.at)) / 1000;
+      if (Number.isFinite(timeError)) {
+        const range = report.readingTimeErrorSeconds;
+        range.minimum = Math.min(range.minimum, timeError);
+        range.maximum = Math.max(range.maximum, timeError);
+      }
       const earlier = pollUsedBy.get(poll.index);
       if (earlier !== undefined) {
         report.duplicated++;

@@ -333,6 +333,7 @@ async function soak(options: SoakOptions, started: number, simulator: { haltedPr
       polls: terminal.meter.polls,
       powerLosses: terminal.powerLosses,
       pollsDueBefore: end - 5 * 60_000,
+      networkEpochMs,
     }));
     const oracleReport = oracle.evaluate(truths, faultMoments);
     const sum = (pick: (terminal: SoakTerminal) => number): number => terminals.reduce((total, terminal) => total + pick(terminal), 0);

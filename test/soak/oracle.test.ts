@@ -24,7 +24,7 @@ function reading(id: number, energy: number, receivedAt = '2026-08-01T00:00:00.0
 }
 
 function truth(polls: Poll[], lastId: number, extra: Partial<TerminalTruth> = {}): TerminalTruth {
-  return { imei: device, lastId, waiting: 0, polls, powerLosses: [], pollsDueBefore: Number.POSITIVE_INFINITY, ...extra };
+  return { imei: device, lastId, waiting: 0, polls, powerLosses: [], pollsDueBefore: Number.POSITIVE_INFINITY, networkEpochMs: Date.parse('2026-08-01T00:00:00Z'), ...extra };
 }
 
 describe('soak oracle', () => {
@@ -41,6 +41,8 @@ describe('soak oracle', () => {
     assert.deepEqual([report.produced, report.delivered, report.lost, report.duplicated, report.wrongValue, report.foreign], [3, 3, 0, 0, 0, 0]);
     assert.deepEqual(report.redelivered, { total: 2, afterGatewayKill: 1, afterBrokerRestart: 0, brokerResend: 1, other: 0 });
     assert.deepEqual(report.meter, { polls: 3, delivered: 3, notCommittedPowerCut: 0, longestPollToCutMs: 0, lost: 0, afterHorizon: 0 });
+    // Every reading here says 00:00:00; the polls were at 1 s, 901 s and 1801 s.
+    assert.deepEqual(report.readingTimeErrorSeconds, { minimum: -1801, maximum: -1 });
   });
 
   it('reports a lost id, but not one still waiting in the terminal', () => {
