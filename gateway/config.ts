@@ -69,6 +69,8 @@ export interface GatewayConfig {
   logLevel: string;
   /** Graceful shutdown: time allowed to finish commits and publishes. */
   shutdownGraceSeconds: number;
+  /** MQTT client and embedded broker in a worker thread (false: everything in one thread). */
+  mqttThread: boolean;
 }
 
 export const DEFAULT_CONFIG: GatewayConfig = {
@@ -107,6 +109,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   sqliteSynchronous: 'FULL',
   logLevel: 'info',
   shutdownGraceSeconds: 10,
+  mqttThread: true,
 };
 
 type Kind = 'string' | 'number' | 'boolean';

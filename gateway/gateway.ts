@@ -12,7 +12,8 @@ import { GatewayError } from './errors';
 import { HealthReport, OperationsServer, startOperationsServer } from './http';
 import { GatewayMetrics } from './metrics';
 import { EmbeddedBroker, startEmbeddedBroker } from './mqtt/broker';
-import { JournalPublisher, redactUrl } from './mqtt/publisher';
+import { JournalPublisher, Publisher, PublisherOptions, redactUrl } from './mqtt/publisher';
+import { publisherWorkerSource, ThreadedPublisher, ThreadHooks } from './mqtt/threaded-publisher';
 import { TopicScheme } from './mqtt/topics';
 import { GroupCommitter } from './store/committer';
 import { Database, databaseFile, openDatabase } from './store/database';
@@ -49,7 +50,7 @@ export class Gateway {
   readonly downlinks: DownlinkQueue;
   private readonly committer: GroupCommitter;
   private readonly responseSequence: ResponseSequence;
-  private readonly publisher: JournalPublisher;
+  private publisher: Publisher | null = null;
   private readonly handler: UplinkHandler;
   private readonly intake: CommandIntake;
   private socket: Socket | null = null;
@@ -61,14 +62,17 @@ export class Gateway {
   private readonly startedAt: number;
   readonly now: () => number;
 
+  private url = '';
+  private readonly version: string;
+
   private constructor(
     readonly config: GatewayConfig,
     private readonly database: Database,
-    readonly mqttUrl: string,
     readonly logger: Logger,
     options: GatewayOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.version = options.version ?? 'dev';
     this.startedAt = this.now();
     this.metrics = new GatewayMetrics({ defaultMetrics: options.processMetrics });
     this.topics = new TopicScheme(config.topicPrefix);
@@ -96,39 +100,8 @@ export class Gateway {
     this.responseSequence = new ResponseSequence(database, this.committer);
     const offerRows = (rows: JournalRow[]): void => {
       this.storageError = null;
-      this.publisher.offer(rows);
+      this.publisher!.offer(rows);
     };
-    const version = options.version ?? 'dev';
-    this.publisher = new JournalPublisher(
-      {
-        url: mqttUrl,
-        clientId: `udt-gateway-${config.gatewayId}`,
-        username: config.mqttUsername || undefined,
-        password: config.mqttPassword || undefined,
-        caFile: config.mqttCaFile || undefined,
-        certFile: config.mqttCertFile || undefined,
-        keyFile: config.mqttKeyFile || undefined,
-        window: config.publishWindow,
-        bufferRows: config.publishBufferRows,
-        statusTopic: this.topics.gatewayStatus(config.gatewayId),
-        statusPayload: () => JSON.stringify({ gateway: config.gatewayId, online: true, since: new Date(this.startedAt).toISOString(), version }),
-        offlinePayload: JSON.stringify({ gateway: config.gatewayId, online: false }),
-        subscriptions: [this.topics.commandSubscription()],
-        reconnectMilliseconds: config.mqttReconnectMilliseconds,
-      },
-      {
-        loadRows: (after, limit) => this.journal.load(after, limit),
-        acknowledged: (rows) => {
-          const now = this.now();
-          for (const row of rows) this.metrics.publishLatency.observe(Math.max(0, now - row.receivedAt) / 1000);
-          this.metrics.published.inc(rows.length);
-          this.committer.complete(rows.map((row) => row.sequence));
-        },
-        message: (topic, payload, retained, done) => this.intake.receive(topic, payload, retained, done),
-        connectionChanged: (connected) => this.metrics.mqttConnected.set(connected ? 1 : 0),
-      },
-      logger,
-    );
     const dependencies = {
       config,
       registry: this.registry,
@@ -152,21 +125,9 @@ export class Gateway {
     const logger = options.logger ?? pino({ level: config.logLevel, base: { gateway: config.gatewayId } });
     // Commits do not fsync on the event loop; the committer fdatasyncs the WAL in the thread pool before it acknowledges.
     const database = openDatabase(databaseFile(config.dataDirectory), { synchronous: 'NORMAL' });
-    let broker: EmbeddedBroker | null = null;
-    let mqttUrl = config.mqttUrl;
+    const gateway = new Gateway(config, database, logger, options);
     try {
-      if (!mqttUrl) {
-        broker = await startEmbeddedBroker(config.brokerHost, config.brokerPort);
-        mqttUrl = broker.url;
-        logger.info({ url: mqttUrl }, 'embedded MQTT broker listening');
-      }
-    } catch (error) {
-      database.close();
-      throw new GatewayError('mqtt', `cannot start the embedded broker on ${config.brokerHost}:${config.brokerPort}: ${(error as Error).message}`);
-    }
-    const gateway = new Gateway(config, database, mqttUrl, logger, options);
-    gateway.broker = broker;
-    try {
+      await gateway.connectPublisher();
       await gateway.listen();
     } catch (error) {
       await gateway.stop();
@@ -175,10 +136,79 @@ export class Gateway {
     return gateway;
   }
 
+  /** The broker URL: the external one, or the embedded broker's. */
+  get mqttUrl(): string {
+    return this.url;
+  }
+
+  /**
+   * The MQTT client and the embedded broker (without an external one): in a worker thread (`mqttThread`, the
+   * default) so MQTT traffic does not take the event loop that answers the terminals, else in this thread.
+   */
+  private async connectPublisher(): Promise<void> {
+    const config = this.config;
+    const options: PublisherOptions = {
+      url: config.mqttUrl,
+      clientId: `udt-gateway-${config.gatewayId}`,
+      username: config.mqttUsername || undefined,
+      password: config.mqttPassword || undefined,
+      caFile: config.mqttCaFile || undefined,
+      certFile: config.mqttCertFile || undefined,
+      keyFile: config.mqttKeyFile || undefined,
+      window: config.publishWindow,
+      bufferRows: config.publishBufferRows,
+      statusTopic: this.topics.gatewayStatus(config.gatewayId),
+      statusPayload: JSON.stringify({ gateway: config.gatewayId, online: true, since: new Date(this.startedAt).toISOString(), version: this.version }),
+      offlinePayload: JSON.stringify({ gateway: config.gatewayId, online: false }),
+      subscriptions: [this.topics.commandSubscription()],
+      reconnectMilliseconds: config.mqttReconnectMilliseconds,
+    };
+    const hooks: ThreadHooks = {
+      acknowledged: (sequences, receivedAts) => this.acknowledged(sequences, receivedAts),
+      message: (topic, payload, retained, done) => this.intake.receive(topic, payload, retained, done),
+      connectionChanged: (connected) => this.metrics.mqttConnected.set(connected ? 1 : 0),
+    };
+    const embedded = config.mqttUrl ? null : { host: config.brokerHost, port: config.brokerPort };
+    const brokerProblem = (error: unknown): GatewayError =>
+      new GatewayError('mqtt', `cannot start the embedded broker on ${config.brokerHost}:${config.brokerPort}: ${(error as Error).message}`);
+    const source = config.mqttThread ? publisherWorkerSource() : null;
+    if (config.mqttThread && !source) this.logger.warn('the MQTT worker script is missing beside the gateway; MQTT runs in the gateway thread');
+    if (source) {
+      const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'].filter((level) => this.logger.isLevelEnabled(level));
+      try {
+        const threaded = await ThreadedPublisher.open(source, { options, embeddedBroker: embedded, databaseFile: databaseFile(config.dataDirectory), logLevels }, hooks, this.logger);
+        this.publisher = threaded;
+        this.url = threaded.url;
+      } catch (error) {
+        throw embedded ? brokerProblem(error) : new GatewayError('mqtt', `cannot start the MQTT worker thread: ${(error as Error).message}`);
+      }
+    } else {
+      this.url = config.mqttUrl;
+      if (embedded) {
+        try {
+          this.broker = await startEmbeddedBroker(embedded.host, embedded.port);
+        } catch (error) {
+          throw brokerProblem(error);
+        }
+        this.url = this.broker.url;
+      }
+      this.publisher = new JournalPublisher({ ...options, url: this.url }, { ...hooks, loadRows: (after, limit) => this.journal.load(after, limit) }, this.logger);
+    }
+    if (embedded) this.logger.info({ url: this.url, thread: source ? 'worker' : 'gateway' }, 'embedded MQTT broker listening');
+  }
+
+  /** PUBACKs: the rows may leave the journal (with the next commit). */
+  private acknowledged(sequences: ArrayLike<number>, receivedAts: ArrayLike<number>): void {
+    const now = this.now();
+    for (let index = 0; index < receivedAts.length; index++) this.metrics.publishLatency.observe(Math.max(0, now - receivedAts[index]!) / 1000);
+    this.metrics.published.inc(sequences.length);
+    this.committer.complete(sequences);
+  }
+
   private async listen(): Promise<void> {
     const config = this.config;
     this.responseSequence.reserveFirstBlock(() => this.committer.syncWalNow());
-    this.publisher.start();
+    this.publisher!.start();
     const socket = createSocket({ type: config.coapHost.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024 });
     this.socket = socket;
     socket.on('message', (datagram, remote) => {
@@ -227,22 +257,27 @@ export class Gateway {
   /** Resolves when every journal row so far has been acknowledged by the broker. */
   async whenPublished(): Promise<void> {
     await this.committer.whenSettled();
-    return this.publisher.whenDrained();
+    return this.publisher!.whenDrained();
+  }
+
+  /** Resolves once the broker granted the gateway's command subscription (commands published from then on arrive). */
+  whenSubscribed(): Promise<void> {
+    return this.publisher!.whenSubscribed();
   }
 
   health(): HealthReport {
     const oldest = this.journal.depth > 0 ? this.journal.oldestReceivedAt() : null;
-    const status = this.stopping ? 'stopping' : this.storageError ? 'failing' : this.publisher.connected ? 'ok' : 'degraded';
+    const status = this.stopping ? 'stopping' : this.storageError ? 'failing' : this.publisher?.connected ? 'ok' : 'degraded';
     return {
       status,
       gateway: this.config.gatewayId,
       uptimeSeconds: Math.round((this.now() - this.startedAt) / 1000),
       coapPort: this.addresses.coap.port,
-      mqtt: { url: redactUrl(this.mqttUrl), connected: this.publisher.connected, embedded: this.broker !== null, error: this.publisher.error },
+      mqtt: { url: redactUrl(this.mqttUrl), connected: this.publisher?.connected ?? false, embedded: !this.config.mqttUrl, error: this.publisher?.error ?? null },
       journalDepth: this.journal.depth,
       oldestUnpublishedSeconds: oldest === null ? null : Math.round((this.now() - oldest) / 1000),
       pendingUplinks: this.committer.pendingWrites,
-      unacknowledgedPublishes: this.publisher.unacknowledged,
+      unacknowledgedPublishes: this.publisher?.unacknowledged ?? 0,
       cachedDevices: this.registry.cachedDevices,
       storageError: this.storageError,
     };
@@ -261,8 +296,10 @@ export class Gateway {
       this.socket = null;
     }
     const grace = this.config.shutdownGraceSeconds * 1000;
-    await Promise.race([this.publisher.whenDrained(), new Promise((resolve) => setTimeout(resolve, grace).unref())]);
-    await this.publisher.stop();
+    if (this.publisher) {
+      await Promise.race([this.publisher.whenDrained(), new Promise((resolve) => setTimeout(resolve, grace).unref())]);
+      await this.publisher.stop();
+    }
     this.committer.close();
     this.committer.releaseWal();
     await this.operations?.close();

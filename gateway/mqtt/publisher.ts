@@ -22,7 +22,7 @@ export interface PublisherOptions {
   bufferRows: number;
   /** Retained, and the last will's topic: the gateway's own status. */
   statusTopic: string;
-  statusPayload: () => string;
+  statusPayload: string;
   offlinePayload: string;
   /** Topics to subscribe (QoS 1) on every connect. */
   subscriptions: string[];
@@ -32,8 +32,8 @@ export interface PublisherOptions {
 export interface PublisherHooks {
   /** Reads journal rows after a sequence number, oldest first. */
   loadRows(afterSequence: number, limit: number): JournalRow[];
-  /** The broker acknowledged these rows. */
-  acknowledged(rows: JournalRow[]): void;
+  /** The broker acknowledged the rows with these sequence numbers (and the arrival times of their uplinks). */
+  acknowledged(sequences: ArrayLike<number>, receivedAts: ArrayLike<number>): void;
   /**
    * An incoming message on a subscribed topic. Call `done` once it is stored: only then is the PUBACK sent,
    * so a command is never acknowledged to its sender before it is durable.
@@ -42,7 +42,23 @@ export interface PublisherHooks {
   connectionChanged(connected: boolean): void;
 }
 
-export class JournalPublisher {
+/** What the gateway needs from its publisher: this class in the gateway's thread, or threaded-publisher.ts. */
+export interface Publisher {
+  start(): void;
+  readonly connected: boolean;
+  readonly unacknowledged: number;
+  readonly error: string | null;
+  /** Freshly committed rows, in sequence order. */
+  offer(rows: JournalRow[]): void;
+  /** Resolves when everything offered or stored so far has been acknowledged by the broker. */
+  whenDrained(): Promise<void>;
+  /** Resolves once the broker granted the subscriptions (commands published from then on reach the gateway). */
+  whenSubscribed(): Promise<void>;
+  /** Publishes the offline status (graceful shutdown) and disconnects. Unacknowledged rows stay in the journal. */
+  stop(): Promise<void>;
+}
+
+export class JournalPublisher implements Publisher {
   private client: MqttClient | null = null;
   private readonly buffer: JournalRow[] = [];
   private bufferStart = 0;
@@ -50,9 +66,12 @@ export class JournalPublisher {
   private loadedUpTo = 0;
   private backlogInDatabase = true;
   private inFlight = 0;
-  private acknowledgedBatch: JournalRow[] = [];
+  private acknowledgedSequences: number[] = [];
+  private acknowledgedReceivedAts: number[] = [];
   private acknowledgementFlush: NodeJS.Immediate | null = null;
   private drainWaiters: Array<() => void> = [];
+  private subscribed = false;
+  private subscribedWaiters: Array<() => void> = [];
   private lastError: string | null = null;
 
   constructor(private readonly options: PublisherOptions, private readonly hooks: PublisherHooks, private readonly logger: Logger) {}
@@ -82,10 +101,12 @@ export class JournalPublisher {
     client.on('connect', () => {
       this.lastError = null;
       this.logger.info({ url: redactUrl(this.options.url) }, 'connected to the MQTT broker');
-      client.publish(this.options.statusTopic, this.options.statusPayload(), { qos: 1, retain: true });
+      client.publish(this.options.statusTopic, this.options.statusPayload, { qos: 1, retain: true });
       if (this.options.subscriptions.length > 0) {
         client.subscribe(this.options.subscriptions, { qos: 1 }, (error) => {
-          if (error) this.logger.error({ error: error.message }, 'subscribing to command topics failed');
+          if (error) return this.logger.error({ error: error.message }, 'subscribing to command topics failed');
+          this.subscribed = true;
+          for (const waiter of this.subscribedWaiters.splice(0)) waiter();
         });
       }
       this.hooks.connectionChanged(true);
@@ -162,17 +183,24 @@ export class JournalPublisher {
       // Only when the client is being closed: the row stays in the journal and is published after a restart.
       this.logger.debug({ sequence: row.sequence, error: error.message }, 'publish abandoned');
     } else {
-      this.acknowledgedBatch.push(row);
+      this.acknowledgedSequences.push(row.sequence);
+      this.acknowledgedReceivedAts.push(row.receivedAt);
       if (!this.acknowledgementFlush) {
         this.acknowledgementFlush = setImmediate(() => {
           this.acknowledgementFlush = null;
-          const batch = this.acknowledgedBatch;
-          this.acknowledgedBatch = [];
-          this.hooks.acknowledged(batch);
+          this.reportAcknowledged();
         });
       }
     }
     this.pump();
+  }
+
+  private reportAcknowledged(): void {
+    const sequences = this.acknowledgedSequences;
+    const receivedAts = this.acknowledgedReceivedAts;
+    this.acknowledgedSequences = [];
+    this.acknowledgedReceivedAts = [];
+    if (sequences.length > 0) this.hooks.acknowledged(sequences, receivedAts);
   }
 
   private checkDrained(): void {
@@ -190,6 +218,11 @@ export class JournalPublisher {
     });
   }
 
+  whenSubscribed(): Promise<void> {
+    if (this.subscribed || this.options.subscriptions.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.subscribedWaiters.push(resolve));
+  }
+
   /** Publishes the offline status (graceful shutdown) and disconnects. Unacknowledged rows stay in the journal. */
   async stop(offlineGraceMilliseconds = 2000): Promise<void> {
     const client = this.client;
@@ -198,9 +231,7 @@ export class JournalPublisher {
     if (this.acknowledgementFlush) {
       clearImmediate(this.acknowledgementFlush);
       this.acknowledgementFlush = null;
-      const batch = this.acknowledgedBatch;
-      this.acknowledgedBatch = [];
-      if (batch.length > 0) this.hooks.acknowledged(batch);
+      this.reportAcknowledged();
     }
     if (client.connected) {
       await new Promise<void>((resolve) => {

@@ -80,8 +80,8 @@ export class GroupCommitter {
   }
 
   /** Journal rows the broker acknowledged; deleted by a coming commit. */
-  complete(sequences: number[]): void {
-    for (const sequence of sequences) this.completed.push(sequence);
+  complete(sequences: ArrayLike<number>): void {
+    for (let index = 0; index < sequences.length; index++) this.completed.push(sequences[index]!);
     if (this.pending.length === 0 && !this.timer && !this.immediate && !this.closed) {
       this.timer = setTimeout(() => {
         this.timer = null;

@@ -19,6 +19,7 @@ describe('gateway: downlink commands (MQTT -> queue -> response -> result -> ack
 
   async function start(): Promise<void> {
     gateway = await startGateway(directory.path, {}, { now: () => clock });
+    await gateway.whenSubscribed();
     observer = await Observer.connect(gateway.mqttUrl);
     terminal = await new Terminal(secrets ?? (secrets = gateway.registry.provision({ imei, channels: [{ name: 'level' }] }).secrets), {
       port: gateway.addresses.coap.port,
@@ -164,6 +165,7 @@ describe('gateway: downlink commands (MQTT -> queue -> response -> result -> ack
       await publisher.client.publishAsync(`udt/${imei}/cmd/relay`, '{}', { qos: 1, retain: true });
       await publisher.close();
       gateway = await startGateway(directory.path, { mqttUrl: broker.url }, { now: () => clock });
+      await gateway.whenSubscribed();
       observer = await Observer.connect(gateway.mqttUrl);
       terminal = await new Terminal(secrets, { port: gateway.addresses.coap.port }, terminal.context).open();
       await command('ping', {});

@@ -14,17 +14,21 @@ export async function gatewayBundle(directory: string): Promise<string> {
   if (bundled) return bundled;
   const esbuild = require('esbuild') as typeof import('esbuild');
   const outfile = path.join(directory, 'gateway-cli.cjs');
-  await esbuild.build({
-    entryPoints: [path.join(__dirname, 'gateway-cli-entry.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    outfile,
-    // Native and dynamically loaded modules are resolved from the repository at run time (NODE_PATH).
-    external: ['better-sqlite3', 'thread-stream', 'pino-pretty'],
-    logLevel: 'warning',
-  });
+  const build = (entry: string, output: string) =>
+    esbuild.build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      outfile: output,
+      // Native and dynamically loaded modules are resolved from the repository at run time (NODE_PATH).
+      external: ['better-sqlite3', 'thread-stream', 'pino-pretty'],
+      logLevel: 'warning',
+    });
+  await build(path.join(__dirname, 'gateway-cli-entry.ts'), outfile);
+  // The gateway's MQTT worker thread runs this file, found beside the bundle (gateway/mqtt/threaded-publisher.ts).
+  await build(path.join(repositoryRoot, 'gateway', 'mqtt', 'publisher-worker.ts'), path.join(directory, 'publisher-worker.cjs'));
   // Modules that read a file beside themselves (__dirname) find it beside the bundle: the gateway checks command
   // arguments with the firmware's config validator, which loads its JSON Schema so.
   copyFileSync(path.join(repositoryRoot, 'firmware', 'config', 'config.schema.json'), path.join(directory, 'config.schema.json'));

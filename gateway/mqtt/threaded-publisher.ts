@@ -1,0 +1,269 @@
+/**
+ * The MQTT side of the gateway in a worker thread: the journal publisher (MQTT.js) and, without an external
+ * broker, the embedded Aedes broker. The gateway's own thread keeps what a datagram needs (UDP, OSCORE, the
+ * SQLite journal, the response) and the MQTT traffic no longer competes with it for one core.
+ *
+ * Durability does not change: rows cross to the worker only after their commit is on disk; the worker reports
+ * PUBACKed sequence numbers back, and only then does a commit delete them. Rows that are not in the worker's
+ * memory (a backlog after an outage or a restart) are read there from SQLite through a read-only connection.
+ * Commands arriving on MQTT go to the gateway's thread to be stored; the worker sends their PUBACK when the
+ * gateway says they are durable.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { JournalRow } from '../store/journal';
+import type { Publisher, PublisherHooks, PublisherOptions } from './publisher';
+
+/** Rows in a few flat arrays and one payload buffer: cheap to post (transferred, not copied), no pooled Buffers. */
+export interface PackedRows {
+  sequences: Float64Array;
+  receivedAts: Float64Array;
+  retains: Uint8Array;
+  topics: string[];
+  /** Payload i is payloads[ends[i - 1] .. ends[i]). */
+  ends: Uint32Array;
+  payloads: Uint8Array;
+}
+
+export function packRows(rows: JournalRow[]): { packed: PackedRows; transfer: ArrayBuffer[] } {
+  const count = rows.length;
+  let total = 0;
+  for (const row of rows) total += row.payload.length;
+  const packed: PackedRows = {
+    sequences: new Float64Array(count),
+    receivedAts: new Float64Array(count),
+    retains: new Uint8Array(count),
+    topics: new Array<string>(count),
+    ends: new Uint32Array(count),
+    payloads: new Uint8Array(total),
+  };
+  let offset = 0;
+  for (let index = 0; index < count; index++) {
+    const row = rows[index]!;
+    packed.sequences[index] = row.sequence;
+    packed.receivedAts[index] = row.receivedAt;
+    packed.retains[index] = row.retain ? 1 : 0;
+    packed.topics[index] = row.topic;
+    packed.payloads.set(row.payload, offset);
+    offset += row.payload.length;
+    packed.ends[index] = offset;
+  }
+  const transfer = [packed.sequences.buffer, packed.receivedAts.buffer, packed.retains.buffer, packed.ends.buffer, packed.payloads.buffer] as ArrayBuffer[];
+  return { packed, transfer };
+}
+
+export function unpackRows(packed: PackedRows): JournalRow[] {
+  const rows: JournalRow[] = new Array(packed.sequences.length);
+  const buffer = packed.payloads.buffer;
+  const base = packed.payloads.byteOffset;
+  let start = 0;
+  for (let index = 0; index < rows.length; index++) {
+    const end = packed.ends[index]!;
+    rows[index] = {
+      sequence: packed.sequences[index]!,
+      topic: packed.topics[index]!,
+      payload: Buffer.from(buffer, base + start, end - start),
+      retain: packed.retains[index] === 1,
+      receivedAt: packed.receivedAts[index]!,
+    };
+    start = end;
+  }
+  return rows;
+}
+
+export interface PublisherWorkerSetup {
+  /** `url` is ignored when `embeddedBroker` is set (the broker's own URL is used). */
+  options: PublisherOptions;
+  embeddedBroker: { host: string; port: number } | null;
+  databaseFile: string;
+  /** Log levels the gateway's logger writes; the worker forwards only those. */
+  logLevels: string[];
+}
+
+export type ToWorker =
+  | { type: 'start' }
+  | { type: 'offer'; rows: PackedRows }
+  | { type: 'command-done'; id: number; error: string | null }
+  | { type: 'when-drained'; id: number }
+  | { type: 'when-subscribed'; id: number }
+  | { type: 'stop' };
+
+export type FromWorker =
+  | { type: 'ready'; url: string }
+  | { type: 'failed'; message: string }
+  | { type: 'acknowledged'; sequences: Float64Array; receivedAts: Float64Array; unacknowledged: number }
+  | { type: 'command'; id: number; topic: string; payload: Uint8Array; retained: boolean }
+  | { type: 'status'; connected: boolean; error: string | null; unacknowledged: number }
+  /** A when-drained or when-subscribed came true. */
+  | { type: 'resolved'; id: number }
+  | { type: 'log'; level: string; fields: Record<string, unknown>; message: string }
+  | { type: 'stopped' };
+
+export type ThreadHooks = Omit<PublisherHooks, 'loadRows'>;
+
+/**
+ * How to start the worker: from the TypeScript source through tsx (bin/udt.js, tests), or from
+ * `publisher-worker.cjs` beside a bundle of the gateway (esbuild; test/gateway/support/gateway-process.ts).
+ * Null when neither is there.
+ */
+export function publisherWorkerSource(): string | null {
+  const source = path.join(__dirname, 'publisher-worker.ts');
+  if (existsSync(source)) return `require('tsx/cjs'); require(${JSON.stringify(source)});`;
+  const bundled = path.join(__dirname, 'publisher-worker.cjs');
+  if (existsSync(bundled)) return `require(${JSON.stringify(bundled)});`;
+  return null;
+}
+
+export class ThreadedPublisher implements Publisher {
+  private connectedNow = false;
+  private errorNow: string | null = null;
+  private unacknowledgedNow = 0;
+  private pending: JournalRow[] = [];
+  private flushQueued = false;
+  private nextWaiterId = 1;
+  private readonly waiters = new Map<number, () => void>();
+  private stopped: (() => void) | null = null;
+  private exited = false;
+
+  private constructor(private readonly worker: Worker, readonly url: string, private readonly hooks: ThreadHooks, private readonly logger: Logger) {
+    worker.on('message', (message: FromWorker) => this.receive(message));
+    worker.on('error', (error) => {
+      this.errorNow = `MQTT worker failed: ${error.message}`;
+      this.connectedNow = false;
+      this.hooks.connectionChanged(false);
+      this.logger.error({ error: error.stack ?? error.message }, 'the MQTT worker thread failed; the journal keeps every message');
+    });
+    worker.on('exit', () => {
+      this.exited = true;
+      this.stopped?.();
+      for (const waiter of this.waiters.values()) waiter();
+      this.waiters.clear();
+    });
+  }
+
+  /** Starts the worker (and in it the embedded broker, if there is one); resolves once it is ready. */
+  static open(source: string, setup: PublisherWorkerSetup, hooks: ThreadHooks, logger: Logger): Promise<ThreadedPublisher> {
+    const worker = new Worker(source, { eval: true, workerData: setup });
+    return new Promise((resolve, reject) => {
+      const early = (message: FromWorker): void => {
+        if (message.type === 'log') forwardLog(logger, message);
+        else if (message.type === 'ready') {
+          worker.off('message', early);
+          worker.off('error', reject);
+          resolve(new ThreadedPublisher(worker, message.url, hooks, logger));
+        } else if (message.type === 'failed') {
+          worker.off('message', early);
+          void worker.terminate();
+          reject(new Error(message.message));
+        }
+      };
+      worker.on('message', early);
+      worker.once('error', reject);
+    });
+  }
+
+  private post(message: ToWorker, transfer: ArrayBuffer[] = []): void {
+    if (!this.exited) this.worker.postMessage(message, transfer);
+  }
+
+  private receive(message: FromWorker): void {
+    switch (message.type) {
+      case 'acknowledged':
+        this.unacknowledgedNow = message.unacknowledged;
+        this.hooks.acknowledged(message.sequences, message.receivedAts);
+        break;
+      case 'command':
+        this.hooks.message(message.topic, Buffer.from(message.payload.buffer, message.payload.byteOffset, message.payload.length), message.retained, (error) =>
+          this.post({ type: 'command-done', id: message.id, error: error ? error.message : null }),
+        );
+        break;
+      case 'status':
+        if (message.connected !== this.connectedNow) this.hooks.connectionChanged(message.connected);
+        this.connectedNow = message.connected;
+        this.errorNow = message.error;
+        this.unacknowledgedNow = message.unacknowledged;
+        break;
+      case 'resolved':
+        this.waiters.get(message.id)?.();
+        this.waiters.delete(message.id);
+        break;
+      case 'log':
+        forwardLog(this.logger, message);
+        break;
+      case 'stopped':
+        this.stopped?.();
+        break;
+      default:
+        break;
+    }
+  }
+
+  start(): void {
+    this.post({ type: 'start' });
+  }
+
+  get connected(): boolean {
+    return this.connectedNow;
+  }
+
+  get unacknowledged(): number {
+    return this.unacknowledgedNow;
+  }
+
+  get error(): string | null {
+    return this.errorNow;
+  }
+
+  offer(rows: JournalRow[]): void {
+    for (const row of rows) this.pending.push(row);
+    // Every uplink of a commit is settled in one callback: post them together once it returns.
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    if (this.pending.length === 0) return;
+    const { packed, transfer } = packRows(this.pending);
+    this.pending = [];
+    this.post({ type: 'offer', rows: packed }, transfer);
+  }
+
+  whenDrained(): Promise<void> {
+    this.flush();
+    return this.ask('when-drained');
+  }
+
+  whenSubscribed(): Promise<void> {
+    return this.ask('when-subscribed');
+  }
+
+  private ask(type: 'when-drained' | 'when-subscribed'): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    const id = this.nextWaiterId++;
+    return new Promise((resolve) => {
+      this.waiters.set(id, resolve);
+      this.post({ type, id });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.flush();
+    if (!this.exited) {
+      await new Promise<void>((resolve) => {
+        this.stopped = resolve;
+        this.post({ type: 'stop' });
+      });
+    }
+    await this.worker.terminate();
+  }
+}
+
+function forwardLog(logger: Logger, message: { level: string; fields: Record<string, unknown>; message: string }): void {
+  const write = (logger as unknown as Record<string, (fields: Record<string, unknown>, text: string) => void>)[message.level];
+  if (typeof write === 'function') write.call(logger, message.fields, message.message);
+}
