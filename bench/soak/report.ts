@@ -1,5 +1,40 @@
-/** The soak's printed report and its verdict. */
-import type { SoakReport } from './run';
+/** The soak's report: what it holds, how it is printed, and its verdict. */
+import type { GatewayCounters } from '../../test/attack/support/gateway-control';
+import type { SoakOptions } from './faults';
+import type { OracleReport } from './oracle';
+
+export interface SoakReport {
+  options: Omit<SoakOptions, 'log'>;
+  broker: string;
+  boards: Record<string, { count: number; modem: string; bundleBytes: number }>;
+  oracle: OracleReport;
+  injected: {
+    gatewayKills: number;
+    gatewayRestarts: number;
+    brokerRestarts: number;
+    brokerDownVirtualMinutes: number[];
+    hangsInjected: number;
+    hangsRecovered: number;
+    hangsClearedByPowerCut: number;
+    hangRecoverySeconds: { median: number; max: number };
+    powerCutsArmed: number;
+    powerCuts: number;
+    powerCutsPerTerminal: { minimum: number; maximum: number };
+    driftPpm: { minimum: number; maximum: number };
+    clockErrorSeconds: { minimum: number; maximum: number };
+  };
+  radio: { uplinkDatagrams: number; uplinkLost: number; downlinkDatagrams: number; downlinkLost: number };
+  gateway: GatewayCounters & { maximumRssMegabytes: number };
+  drained: boolean;
+  drainVirtualHours: number;
+  /** Per terminal, for the JSON report. */
+  terminals: Array<{ name: string; imei: string; driftPpm: number; clockErrorSeconds: number; powerCuts: number; hangs: number; polls: number }>;
+  /** Promise jobs of dead boards stopped at their first API call (see watchHaltedPromiseJobs). */
+  simulator: { haltedPromiseJobs: number };
+  virtualDays: number;
+  wallSeconds: number;
+}
+
 
 const number = (value: number): string => value.toLocaleString('en-US');
 

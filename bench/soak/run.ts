@@ -26,42 +26,12 @@ import { GatewayUnderTest, type GatewayCounters } from '../../test/attack/suppor
 import { temporaryDirectory } from '../../test/gateway/support/harness';
 import { SoakBroker } from './broker';
 import { day, hour, planFaults, type ControlEvent, type SoakOptions } from './faults';
-import { SoakOracle, type FaultMoment, type OracleReport, type TerminalTruth } from './oracle';
+import { SoakOracle, type FaultMoment, type TerminalTruth } from './oracle';
+import type { SoakReport } from './report';
 import { stablePort } from './ports';
 import { SoakTerminal } from './terminal';
 import { VirtualTimeFile } from './virtual-time';
 
-export interface SoakReport {
-  options: Omit<SoakOptions, 'log'>;
-  broker: string;
-  boards: Record<string, { count: number; modem: string; bundleBytes: number }>;
-  oracle: OracleReport;
-  injected: {
-    gatewayKills: number;
-    gatewayRestarts: number;
-    brokerRestarts: number;
-    brokerDownVirtualMinutes: number[];
-    hangsInjected: number;
-    hangsRecovered: number;
-    hangsClearedByPowerCut: number;
-    hangRecoverySeconds: { median: number; max: number };
-    powerCutsArmed: number;
-    powerCuts: number;
-    powerCutsPerTerminal: { minimum: number; maximum: number };
-    driftPpm: { minimum: number; maximum: number };
-    clockErrorSeconds: { minimum: number; maximum: number };
-  };
-  radio: { uplinkDatagrams: number; uplinkLost: number; downlinkDatagrams: number; downlinkLost: number };
-  gateway: GatewayCounters & { maximumRssMegabytes: number };
-  drained: boolean;
-  drainVirtualHours: number;
-  /** Per terminal, for the JSON report. */
-  terminals: Array<{ name: string; imei: string; driftPpm: number; clockErrorSeconds: number; powerCuts: number; hangs: number; polls: number }>;
-  /** Promise jobs of dead boards stopped at their first API call (see watchHaltedPromiseJobs). */
-  simulator: { haltedPromiseJobs: number };
-  virtualDays: number;
-  wallSeconds: number;
-}
 
 const networkEpochMs = Date.parse('2026-08-01T00:00:00Z');
 
@@ -165,6 +135,7 @@ async function soak(options: SoakOptions, started: number, simulator: { haltedPr
   const brokerDown: number[] = [];
   let killArmed = false;
   let killing: Promise<void> | null = null;
+  let killTimer: NodeJS.Timeout | null = null;
   let gatewayKills = 0;
   let maximumRss = 0;
   let totals: GatewayCounters | null = null;
@@ -213,7 +184,10 @@ async function soak(options: SoakOptions, started: number, simulator: { haltedPr
         const sent = send(socketId, data, destination);
         if (killArmed && sent) {
           killArmed = false;
-          setTimeout(kill, Math.floor(Math.random() * 5));
+          killTimer = setTimeout(() => {
+            killTimer = null;
+            kill();
+          }, Math.floor(Math.random() * 5));
         }
         return sent;
       };
@@ -233,7 +207,7 @@ async function soak(options: SoakOptions, started: number, simulator: { haltedPr
     let armedAt = 0;
     const handle = async (event: ControlEvent): Promise<void> => {
       if (event.kind === 'gateway-kill') {
-        while (killing) await killing;
+        while (killTimer || killing) await (killing ?? sleep(10));
         totals = await gateway.scrape();
         killArmed = true;
         armedAt = clock.now();
@@ -279,7 +253,7 @@ async function soak(options: SoakOptions, started: number, simulator: { haltedPr
       }
     }
     if (killArmed) kill();
-    while (killing) await killing;
+    while (killTimer || killing) await (killing ?? sleep(10));
     for (const terminal of terminals) terminal.endFaults();
 
     // Drain: everything each terminal had made by the end must be acknowledged; production goes on meanwhile.

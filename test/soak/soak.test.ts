@@ -7,8 +7,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { quickOptions } from '../../bench/soak/faults';
-import { formatReport, verdict } from '../../bench/soak/report';
-import { runSoak, type SoakReport } from '../../bench/soak/run';
+import { formatReport, verdict, type SoakReport } from '../../bench/soak/report';
+import { runSoak } from '../../bench/soak/run';
 
 describe('soak (short): the whole system under every fault at once loses nothing', function () {
   this.timeout(240_000);
