@@ -3,7 +3,6 @@
  * esbuild (which tsx already brings) so each start costs a Node start-up, not a TypeScript compile.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -29,9 +28,6 @@ export async function gatewayBundle(directory: string): Promise<string> {
   await build(path.join(__dirname, 'gateway-cli-entry.ts'), outfile);
   // The gateway's MQTT worker thread runs this file, found beside the bundle (gateway/mqtt/threaded-publisher.ts).
   await build(path.join(repositoryRoot, 'gateway', 'mqtt', 'publisher-worker.ts'), path.join(directory, 'publisher-worker.cjs'));
-  // Modules that read a file beside themselves (__dirname) find it beside the bundle: the gateway checks command
-  // arguments with the firmware's config validator, which loads its JSON Schema so.
-  copyFileSync(path.join(repositoryRoot, 'firmware', 'config', 'config.schema.json'), path.join(directory, 'config.schema.json'));
   bundled = outfile;
   return outfile;
 }
