@@ -26,8 +26,11 @@ const interpreterFiles = ['hal/espruino/api.ts', 'firmware/protocol/crypto-backe
 /** TypeScript declarations of JSON data: the device configuration (with the terminal section), meter profiles. */
 const dataDeclarations = ['firmware/config/types.ts', 'firmware/application/settings.ts', 'firmware/modbus/profile.ts'];
 const dataSchemas = ['firmware/config/config.schema.json', 'profiles', 'hal/boards.schema.json'];
-/** JavaScript's own names: what ES5 and the ES2015 parts Espruino has declare (Promise, typed arrays, Object.assign...). */
-const languageLibraries = ['lib.es5.d.ts', 'lib.es2015.core.d.ts', 'lib.es2015.promise.d.ts', 'lib.es2015.collection.d.ts', 'lib.es2015.iterable.d.ts', 'lib.es2015.symbol.d.ts', 'lib.es2017.typedarrays.d.ts'];
+/**
+ * JavaScript's own names: everything TypeScript's ES5..ES2024 library declarations name (lib.es*.d.ts), so that no
+ * built-in method is renamed even where the firmware calls one that Espruino lacks on a path no test takes.
+ */
+const languageLibrary = /^lib\.es(5|20\d\d)(\.[a-z]+)*\.d\.ts$/;
 /** Files and folders whose string literals and property accesses are the tools' view of the terminal. */
 const toolRoots = ['bin', 'simulator', 'test', 'bench'];
 
@@ -108,7 +111,7 @@ export function reservedPropertyNames(): string[] {
   const names = new Set<string>();
   for (const file of [...interpreterFiles, ...dataDeclarations]) addDeclaredMembers(path.join(projectRoot, file), names);
   const libraryDirectory = path.dirname(require.resolve('typescript/lib/lib.es5.d.ts'));
-  for (const file of languageLibraries) addDeclaredMembers(path.join(libraryDirectory, file), names);
+  for (const file of readdirSync(libraryDirectory).filter((name) => languageLibrary.test(name))) addDeclaredMembers(path.join(libraryDirectory, file), names);
   // Never a generated name: Espruino's lexer reads `a.in` as the keyword `in` (then `a.in/2` starts a regex).
   for (const word of reservedWords) names.add(word);
   // The firmware's globals, and names the interpreter looks up on objects it is given.
