@@ -5,24 +5,25 @@
  * The response is built and sent only after that write committed (fsync), to the device's latest address.
  */
 import type { Logger } from 'pino';
-import { CoapCode, CoapMessage, CoapOption, CoapTypes, encodeCoap, encodeUintOption } from '../firmware/protocol/coap';
-import { utf8Encode } from '../firmware/protocol/bytes';
+import { CoapCode, CoapMessage } from '../firmware/protocol/coap';
 import { isProtocolError } from '../firmware/protocol/errors';
-import { AcceptedUplink, buildDownlinkResponse, buildProtectedErrorResponse, buildRejectionResponse, receiveUplink } from '../firmware/protocol/server';
-import { decodeUplink, DecodedUplink, DownlinkMessage, encodeDownlink } from '../firmware/protocol/uplink';
+import type { OscoreContext } from '../firmware/protocol/oscore-context';
+import { buildRejectionResponse, receiveUplink } from '../firmware/protocol/server';
+import { Command, decodeUplink, DecodedUplink } from '../firmware/protocol/uplink';
 import type { GatewayConfig } from './config';
-import { commandAckMessage, PendingCommandChanges, planResults, selectCommands, ackFor } from './commands';
-import { classifyPlainRequest, CONTENT_FORMAT_CBOR, discoveryResponse, plainErrorResponse, plainResponse } from './coap/plain';
+import { ackFor, commandAckMessage, PendingCommandChanges, planResults, PlannedResult, selectCommands } from './commands';
+import { classifyPlainRequest, discoveryResponse, plainErrorResponse } from './coap/plain';
 import { SourceRateLimiter } from './coap/rate-limit';
+import { MessageIds, OscoreResponder, PlainResponder, Responder } from './coap/responders';
 import { datagramKey, Endpoint, ResponseCache } from './coap/response-cache';
 import type { GatewayMetrics } from './metrics';
 import type { TopicScheme } from './mqtt/topics';
-import type { GroupCommitter } from './store/committer';
-import type { DownlinkQueue } from './store/downlinks';
+import type { GroupCommitter, StagedWrite } from './store/committer';
+import type { Downlink, DownlinkQueue } from './store/downlinks';
 import type { Journal, JournalMessage, JournalRow } from './store/journal';
 import type { ActiveDevice, DeviceRegistry } from './store/registry';
 import type { ResponseSequence } from './store/response-sequence';
-import { eventJson, mapUplink, mergeState, readingJson, readingSenml, stateJson, UplinkMappingError } from './uplink-mapping';
+import { eventJson, MappedUplink, mapUplink, mergeState, readingJson, readingSenml, stateJson, UplinkMappingError } from './uplink-mapping';
 
 export interface UplinkHandlerDependencies {
   config: GatewayConfig;
@@ -40,22 +41,62 @@ export interface UplinkHandlerDependencies {
   now(): number;
 }
 
-/** How to answer one authentic uplink: OSCORE-protected, or plain in development mode. */
-interface Responder {
-  downlink(message: DownlinkMessage): Buffer;
-  /** An application error (deterministic for a given request, so a repeat costs no fresh nonce use). */
-  error(code: number, text: string): Buffer;
-  /** 5.03 with Max-Age: store nothing, retry later. Null when it cannot be protected safely (nothing is sent). */
-  unavailable(text: string): Buffer | null;
+const COMMANDS_PER_RESPONSE = 8;
+
+/** One accepted uplink between staging and its commit; a class rather than closures (one per datagram). */
+class StagedUplink implements StagedWrite {
+  rows: JournalRow[] = [];
+
+  constructor(
+    private readonly handler: UplinkHandler,
+    readonly device: ActiveDevice,
+    readonly uplink: DecodedUplink,
+    readonly mapped: MappedUplink,
+    readonly source: Endpoint,
+    readonly key: string,
+    readonly responder: Responder,
+    readonly receivedAt: number,
+    readonly stateChanged: boolean,
+    readonly messages: JournalMessage[],
+    readonly results: PlannedResult[],
+    readonly commands: Array<{ downlink: Downlink; command: Command }>,
+    readonly firstSends: number,
+    readonly touchedCommands: number[],
+  ) {}
+
+  write(): void {
+    this.handler.writeStaged(this);
+  }
+
+  settle(error: Error | null): void {
+    this.handler.settleStaged(this, error);
+  }
 }
 
-const SERVICE_UNAVAILABLE_RETRY_SECONDS = 10;
-const COMMANDS_PER_RESPONSE = 8;
+/** An authenticated request that was refused still used up its sequence number: its window is stored. */
+class StagedReplayWindow implements StagedWrite {
+  constructor(private readonly registry: DeviceRegistry, private readonly device: ActiveDevice) {}
+
+  write(): void {
+    this.registry.writeUplinkState(this.device, false);
+  }
+
+  settle(): void {}
+}
 
 export class UplinkHandler {
   private readonly rateLimiter: SourceRateLimiter;
   private readonly responses: ResponseCache;
-  private messageId = Math.floor(Math.random() * 0x10000);
+  private readonly messageIds = new MessageIds();
+  /** The device the last OSCORE lookup found (read right after receiveUplink). */
+  private lookedUp: ActiveDevice | null = null;
+  private readonly lookup = (kid: Uint8Array, kidContext: Uint8Array | null): OscoreContext | null => {
+    // Terminals are provisioned without an ID Context: a request naming one matches no context.
+    if (kidContext) return null;
+    const device = this.dependencies.registry.activeByKid(kid);
+    this.lookedUp = device;
+    return device ? device.context : null;
+  };
 
   constructor(private readonly dependencies: UplinkHandlerDependencies) {
     const config = dependencies.config;
@@ -79,8 +120,7 @@ export class UplinkHandler {
   }
 
   private nextMessageId(): number {
-    this.messageId = (this.messageId + 1) & 0xffff;
-    return this.messageId;
+    return this.messageIds.next();
   }
 
   private handle(datagram: Buffer, source: Endpoint): void {
@@ -95,20 +135,12 @@ export class UplinkHandler {
       if (seen.response) this.dependencies.send(seen.response, source);
       return;
     }
-    let device: ActiveDevice | null = null;
-    const received = receiveUplink(new Uint8Array(datagram.buffer, datagram.byteOffset, datagram.length), (kid, kidContext) => {
-      // Terminals are provisioned without an ID Context: a request naming one matches no context.
-      if (kidContext) return null;
-      device = this.dependencies.registry.activeByKid(kid);
-      return device ? device.context : null;
-    });
+    this.lookedUp = null;
+    const received = receiveUplink(new Uint8Array(datagram.buffer, datagram.byteOffset, datagram.length), this.lookup);
+    const device = this.lookedUp as ActiveDevice | null;
     if (received.ok) {
-      const accepted = received;
-      return this.accept(device!, accepted.uplink, source, key, {
-        downlink: (message) => Buffer.from(buildDownlinkResponse(accepted, message, false)),
-        error: (code, text) => Buffer.from(buildProtectedErrorResponse(accepted.context, accepted.binding, accepted.coap, code, text)),
-        unavailable: (text) => this.protectedUnavailable(accepted, text, datagram.length),
-      });
+      const responder = new OscoreResponder(received, datagram.length, this.dependencies.responseSequence, this.messageIds, this.dependencies.logger);
+      return this.accept(device!, received.uplink, source, key, responder);
     }
     if (received.reason === 'not-oscore' && config.insecurePlainCoap && received.coap) return this.handlePlain(received.coap, source, key, datagram.length);
     this.reject(received.reason, source, received.detail);
@@ -119,7 +151,7 @@ export class UplinkHandler {
 
   /** An authenticated request that was refused still used up its sequence number: keep the window durable. */
   private persistReplayWindow(device: ActiveDevice): void {
-    this.dependencies.committer.stage({ write: () => this.dependencies.registry.writeUplinkState(device, false), settle: () => undefined });
+    this.dependencies.committer.stage(new StagedReplayWindow(this.dependencies.registry, device));
   }
 
   private handlePlain(request: CoapMessage, source: Endpoint, key: string, requestLength: number): void {
@@ -142,55 +174,11 @@ export class UplinkHandler {
       this.reject('malformed-payload', source, error.message);
       return this.dependencies.send(plainErrorResponse(request, CoapCode.BadRequest, error.message, this.nextMessageId(), requestLength), source);
     }
-    const messageId = this.nextMessageId();
-    this.accept(device, uplink, source, key, {
-      downlink: (message) => plainResponse(request, CoapCode.Changed, CONTENT_FORMAT_CBOR, encodeDownlink(message), messageId),
-      error: (code, text) => plainErrorResponse(request, code, text, messageId, requestLength),
-      unavailable: (text) => this.plainUnavailable(request, text, requestLength),
-    });
-  }
-
-  /**
-   * RFC 8613 Section 8.3: an error from processing an authenticated request is a protected response (only the
-   * OSCORE errors of Section 8.2 go unprotected). The request's replay window was not stored, so the same
-   * request may be accepted again later and answered 2.04 under the request's nonce: this response therefore
-   * uses a nonce of the gateway's own (its Partial IV is in the response; store/response-sequence.ts).
-   */
-  private protectedUnavailable(accepted: AcceptedUplink, text: string, requestLength: number): Buffer | null {
-    const context = { ...accepted.context, sequence: this.dependencies.responseSequence.sequence };
-    const build = (diagnostic: string): Buffer =>
-      Buffer.from(buildProtectedErrorResponse(context, accepted.binding, accepted.coap, CoapCode.ServiceUnavailable, diagnostic, SERVICE_UNAVAILABLE_RETRY_SECONDS, true, this.nextMessageId()));
-    try {
-      // Never larger than the request: the diagnostic text goes only if it fits.
-      const withText = build(text);
-      return withText.length <= requestLength ? withText : build('');
-    } catch (error) {
-      // No reserved sequence number left (the journal cannot reserve more): silence; the terminal retries anyway.
-      if (isProtocolError(error) && (error.code === 'persist-failed' || error.code === 'sequence-exhausted')) {
-        this.dependencies.logger.warn({ error: error.message }, 'no response sequence number reserved; 5.03 not sent');
-        return null;
-      }
-      throw error;
-    }
-  }
-
-  /** Development mode: a plain 5.03 with Max-Age. */
-  private plainUnavailable(request: CoapMessage, reason: string, requestLength: number): Buffer {
-    const build = (text: string): Uint8Array => encodeCoap({
-      type: request.type === CoapTypes.Confirmable ? CoapTypes.Acknowledgement : CoapTypes.NonConfirmable,
-      code: CoapCode.ServiceUnavailable,
-      messageId: request.type === CoapTypes.Confirmable ? request.messageId : this.nextMessageId(),
-      token: request.token,
-      options: [{ number: CoapOption.MaxAge, value: encodeUintOption(SERVICE_UNAVAILABLE_RETRY_SECONDS) }],
-      payload: utf8Encode(text),
-    });
-    // Never larger than the request: the diagnostic text goes only if it fits.
-    const withText = build(reason);
-    return Buffer.from(withText.length <= requestLength ? withText : build(''));
+    this.accept(device, uplink, source, key, new PlainResponder(request, requestLength, this.messageIds));
   }
 
   private accept(device: ActiveDevice, uplink: DecodedUplink, source: Endpoint, key: string, responder: Responder): void {
-    const { config, metrics, topics, downlinks, pendingCommands, registry } = this.dependencies;
+    const { config, topics, downlinks, pendingCommands } = this.dependencies;
     const receivedAt = this.dependencies.now();
     if (this.dependencies.committer.pendingWrites >= config.maximumPendingUplinks) {
       this.reject('busy', source);
@@ -246,43 +234,50 @@ export class UplinkHandler {
       messages.push(commandAckMessage(topics, ackFor(entry.downlink, device.imei, 'sent'), receivedAt));
     }
     const touchedCommands = [...results.map((result) => result.downlink.id), ...firstSends.map((entry) => entry.downlink.id)];
+    this.dependencies.committer.stage(
+      new StagedUplink(this, device, uplink, mapped, source, key, responder, receivedAt, stateChanged, messages, results, commands, firstSends.length, touchedCommands),
+    );
+  }
 
-    let rows: JournalRow[] = [];
-    this.dependencies.committer.stage({
-      write: () => {
-        registry.writeUplinkState(device, stateChanged);
-        rows = this.dependencies.journal.append(messages);
-        for (const result of results) downlinks.finish(result.downlink.id, result.status, receivedAt, result.resultJson);
-        for (const entry of commands) downlinks.markSent(entry.downlink.id, receivedAt);
-      },
-      settle: (error) => {
-        pendingCommands.clear(touchedCommands);
-        if (error) {
-          this.responses.abandon(key);
-          this.reject('storage-failed', source, error.message);
-          const response = responder.unavailable('Journal unavailable');
-          if (response) this.dependencies.send(response, this.latestEndpoint(device, source));
-          return;
-        }
-        if (results.length > 0) downlinks.refreshOpenDevices();
-        const response = responder.downlink({
-          acknowledgedReadingId: device.lastReadingId >= 0 ? device.lastReadingId : null,
-          commands: commands.map((entry) => entry.command),
-          configuration: null,
-          time: Math.floor(receivedAt / 1000),
-          acknowledgedCommandResults: uplink.commandResults.map((result) => result.commandId),
-        });
-        const retransmittedFrom = this.responses.finish(key, response);
-        this.dependencies.send(response, retransmittedFrom ?? this.latestEndpoint(device, source));
-        metrics.uplinksAccepted.inc();
-        metrics.readingsStored.inc(mapped.readings.length);
-        metrics.eventsStored.inc(mapped.events.length);
-        if (mapped.duplicates > 0) metrics.readingsDuplicate.inc(mapped.duplicates);
-        for (const result of results) metrics.downlinks.inc({ status: result.status });
-        if (firstSends.length > 0) metrics.downlinks.inc({ status: 'sent' }, firstSends.length);
-        this.dependencies.offerRows(rows);
-      },
+  /** Inside the commit transaction (StagedUplink.write). */
+  writeStaged(staged: StagedUplink): void {
+    const { registry, downlinks, journal } = this.dependencies;
+    registry.writeUplinkState(staged.device, staged.stateChanged);
+    staged.rows = journal.append(staged.messages);
+    for (const result of staged.results) downlinks.finish(result.downlink.id, result.status, staged.receivedAt, result.resultJson);
+    for (const entry of staged.commands) downlinks.markSent(entry.downlink.id, staged.receivedAt);
+  }
+
+  /** After the commit is on disk, or failed (StagedUplink.settle): the response goes out only now. */
+  settleStaged(staged: StagedUplink, error: Error | null): void {
+    const { metrics, downlinks, pendingCommands } = this.dependencies;
+    const { device, source, key, mapped, results } = staged;
+    if (staged.touchedCommands.length > 0) pendingCommands.clear(staged.touchedCommands);
+    if (error) {
+      this.responses.abandon(key);
+      this.reject('storage-failed', source, error.message);
+      const response = staged.responder.unavailable('Journal unavailable');
+      if (response) this.dependencies.send(response, this.latestEndpoint(device, source));
+      return;
+    }
+    if (results.length > 0) downlinks.refreshOpenDevices();
+    const commandResults = staged.uplink.commandResults;
+    const response = staged.responder.downlink({
+      acknowledgedReadingId: device.lastReadingId >= 0 ? device.lastReadingId : null,
+      commands: staged.commands.map((entry) => entry.command),
+      configuration: null,
+      time: Math.floor(staged.receivedAt / 1000),
+      acknowledgedCommandResults: commandResults.map((result) => result.commandId),
     });
+    const retransmittedFrom = this.responses.finish(key, response);
+    this.dependencies.send(response, retransmittedFrom ?? this.latestEndpoint(device, source));
+    metrics.uplinksAccepted.inc();
+    if (mapped.readings.length > 0) metrics.readingsStored.inc(mapped.readings.length);
+    if (mapped.events.length > 0) metrics.eventsStored.inc(mapped.events.length);
+    if (mapped.duplicates > 0) metrics.readingsDuplicate.inc(mapped.duplicates);
+    for (const result of results) metrics.downlinks.inc({ status: result.status });
+    if (staged.firstSends > 0) metrics.downlinks.inc({ status: 'sent' }, staged.firstSends);
+    this.dependencies.offerRows(staged.rows);
   }
 
   /** Replies go where the device was last heard from: its NAT binding may have changed since the request. */

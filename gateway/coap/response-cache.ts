@@ -5,7 +5,7 @@
  * While the first copy still waits for its commit, copies are remembered so the answer goes to the latest
  * source address (cellular NAT rebinding) and nothing is processed twice.
  */
-import { createHash } from 'node:crypto';
+import nodeCrypto from 'node:crypto';
 
 export interface Endpoint {
   address: string;
@@ -19,8 +19,12 @@ interface Entry {
   expiresAt: number;
 }
 
+/** One-shot hashing (Node 20.12+) needs no Hash object per datagram. */
+const oneShotHash = (nodeCrypto as unknown as { hash?: (algorithm: string, data: Buffer, encoding: 'base64') => string }).hash;
+
+/** SHA-256 of the datagram: a key no forged datagram can share with a genuine one. */
 export function datagramKey(datagram: Buffer): string {
-  return createHash('sha256').update(datagram).digest('base64');
+  return oneShotHash ? oneShotHash('sha256', datagram, 'base64') : nodeCrypto.createHash('sha256').update(datagram).digest('base64');
 }
 
 export class ResponseCache {

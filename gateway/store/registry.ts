@@ -4,10 +4,10 @@
  * cached device's replay window or reading id is written by the uplink commit (see committer.ts), never here.
  */
 import nodeCrypto from 'node:crypto';
-import { createNodeCcmAead } from '../../firmware/protocol/crypto-backends';
 import { deriveOscoreKeys, HmacSha256 } from '../../firmware/protocol/derivation';
 import { OscoreContext, OscoreKeys, ReplayWindow, OSCORE_MAX_ID_LENGTH } from '../../firmware/protocol/oscore-context';
 import { GatewayError } from '../errors';
+import { createCachedCcmAead } from '../oscore-aead';
 import type { Database } from './database';
 
 export interface Channel {
@@ -75,7 +75,7 @@ export interface DeviceSecrets {
 export const GATEWAY_SENDER_ID = new Uint8Array(0);
 
 export const nodeHmacSha256: HmacSha256 = (key, data) => new Uint8Array(nodeCrypto.createHmac('sha256', key).update(data).digest());
-const aead = createNodeCcmAead(nodeCrypto);
+const aead = createCachedCcmAead();
 
 export const IMEI_PATTERN = /^[0-9]{15}$/;
 
