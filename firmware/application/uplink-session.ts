@@ -75,6 +75,8 @@ export interface SessionStatistics {
 type ExchangeOutcome = 'ok' | 'idle' | 'failed';
 
 export class UplinkSession {
+  /** The attempt (0 = the first datagram) whose answer arrived, for the last exchange. */
+  private answeredAttempt = 0;
   readonly statistics: SessionStatistics = { cycles: 0, exchanges: 0, failures: 0, consecutiveFailures: 0, retransmissions: 0, readingsSent: 0, lastSuccess: -1, lastError: '' };
   private results: CommandResult[] = [];
   private running = false;
@@ -249,6 +251,7 @@ export class UplinkSession {
       .run('uplink', () => deps.modem.sendDatagram(request.datagram, { releaseAfter: 'reply' }))
       .then(() => this.waitForResponse(request, timeout))
       .then((result) => {
+        if (result) this.answeredAttempt = attempt;
         if (result || attempt >= MAX_RETRANSMIT) return result;
         return this.transmit(request, attempt + 1);
       });
@@ -296,7 +299,9 @@ export class UplinkSession {
     if (downlink.acknowledgedReadingId !== null && lastId > 0) {
       deps.journal.acknowledge(downlink.acknowledgedReadingId < lastId ? downlink.acknowledgedReadingId : lastId);
     }
-    if (downlink.time !== null) deps.time.learn('gateway', downlink.time + 0.5);
+    // After a retransmission the answer may come from the gateway's cache of the first one, with the time of that
+    // first answer (seconds to minutes old): only a first-attempt answer sets the clock.
+    if (downlink.time !== null && this.answeredAttempt === 0) deps.time.learn('gateway', downlink.time + 0.5);
     const acknowledged = downlink.acknowledgedCommandResults;
     this.results = this.results.filter((pending) => acknowledged.indexOf(pending.commandId) < 0);
     this.statistics.readingsSent += readingCount;
