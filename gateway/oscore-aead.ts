@@ -26,8 +26,18 @@ export const DEFAULT_CACHED_KEYS = 8192;
 
 export function createCachedCcmAead(maximumKeys = DEFAULT_CACHED_KEYS): Aead {
   const ciphers = new Map<string, KeyCiphers>();
+  // CCM asks twice per message for the same key (key stream, then MAC): the second time needs no lookup.
+  const lastKey = new Uint8Array(16);
+  let lastEntry: KeyCiphers | null = null;
+
+  function sameAsLast(key: Uint8Array): boolean {
+    if (key.length !== 16) return false;
+    for (let index = 0; index < 16; index++) if (key[index] !== lastKey[index]) return false;
+    return true;
+  }
 
   function ciphersFor(key: Uint8Array): KeyCiphers {
+    if (lastEntry && sameAsLast(key)) return lastEntry;
     const name = Buffer.from(key.buffer, key.byteOffset, key.length).toString('latin1');
     let entry = ciphers.get(name);
     if (!entry) {
@@ -39,6 +49,8 @@ export function createCachedCcmAead(maximumKeys = DEFAULT_CACHED_KEYS): Aead {
       entry = { ecb, cbc, chain: ZERO_BLOCK };
       ciphers.set(name, entry);
     }
+    lastKey.set(key);
+    lastEntry = entry;
     return entry;
   }
 

@@ -16,59 +16,63 @@ import type { Logger } from 'pino';
 import type { JournalRow } from '../store/journal';
 import type { Publisher, PublisherHooks, PublisherOptions } from './publisher';
 
-/** Rows in a few flat arrays and one payload buffer: cheap to post (transferred, not copied), no pooled Buffers. */
+/**
+ * Rows packed into one buffer of their own (transferred to the worker, not copied; never a pooled Buffer, whose
+ * whole pool a post would copy): for n rows, n sequence numbers and n arrival times (float64), n topic ends and
+ * n payload ends (uint32, offsets into the bytes part), n retain flags, then each row's topic (UTF-8) and payload.
+ */
 export interface PackedRows {
-  sequences: Float64Array;
-  receivedAts: Float64Array;
-  retains: Uint8Array;
-  topics: string[];
-  /** Payload i is payloads[ends[i - 1] .. ends[i]). */
-  ends: Uint32Array;
-  payloads: Uint8Array;
+  count: number;
+  buffer: ArrayBuffer;
 }
 
-export function packRows(rows: JournalRow[]): { packed: PackedRows; transfer: ArrayBuffer[] } {
+export function packRows(rows: JournalRow[]): PackedRows {
   const count = rows.length;
-  let total = 0;
-  for (const row of rows) total += row.payload.length;
-  const packed: PackedRows = {
-    sequences: new Float64Array(count),
-    receivedAts: new Float64Array(count),
-    retains: new Uint8Array(count),
-    topics: new Array<string>(count),
-    ends: new Uint32Array(count),
-    payloads: new Uint8Array(total),
-  };
-  let offset = 0;
+  const topicBytes = new Array<number>(count);
+  let bytes = 0;
   for (let index = 0; index < count; index++) {
     const row = rows[index]!;
-    packed.sequences[index] = row.sequence;
-    packed.receivedAts[index] = row.receivedAt;
-    packed.retains[index] = row.retain ? 1 : 0;
-    packed.topics[index] = row.topic;
-    packed.payloads.set(row.payload, offset);
-    offset += row.payload.length;
-    packed.ends[index] = offset;
+    topicBytes[index] = Buffer.byteLength(row.topic, 'utf8');
+    bytes += topicBytes[index]! + row.payload.length;
   }
-  const transfer = [packed.sequences.buffer, packed.receivedAts.buffer, packed.retains.buffer, packed.ends.buffer, packed.payloads.buffer] as ArrayBuffer[];
-  return { packed, transfer };
+  const head = count * (8 + 8 + 4 + 4 + 1);
+  const buffer = Buffer.allocUnsafeSlow(head + bytes);
+  const sequences = new Float64Array(buffer.buffer, 0, count);
+  const receivedAts = new Float64Array(buffer.buffer, count * 8, count);
+  const ends = new Uint32Array(buffer.buffer, count * 16, count * 2);
+  let offset = head;
+  for (let index = 0; index < count; index++) {
+    const row = rows[index]!;
+    sequences[index] = row.sequence;
+    receivedAts[index] = row.receivedAt;
+    buffer[count * 24 + index] = row.retain ? 1 : 0;
+    offset += buffer.write(row.topic, offset, topicBytes[index]!, 'utf8');
+    ends[2 * index] = offset;
+    offset += row.payload.copy(buffer, offset);
+    ends[2 * index + 1] = offset;
+  }
+  return { count, buffer: buffer.buffer };
 }
 
 export function unpackRows(packed: PackedRows): JournalRow[] {
-  const rows: JournalRow[] = new Array(packed.sequences.length);
-  const buffer = packed.payloads.buffer;
-  const base = packed.payloads.byteOffset;
-  let start = 0;
-  for (let index = 0; index < rows.length; index++) {
-    const end = packed.ends[index]!;
+  const count = packed.count;
+  const bytes = Buffer.from(packed.buffer);
+  const sequences = new Float64Array(packed.buffer, 0, count);
+  const receivedAts = new Float64Array(packed.buffer, count * 8, count);
+  const ends = new Uint32Array(packed.buffer, count * 16, count * 2);
+  const rows: JournalRow[] = new Array(count);
+  let start = count * 25;
+  for (let index = 0; index < count; index++) {
+    const topicEnd = ends[2 * index]!;
+    const payloadEnd = ends[2 * index + 1]!;
     rows[index] = {
-      sequence: packed.sequences[index]!,
-      topic: packed.topics[index]!,
-      payload: Buffer.from(buffer, base + start, end - start),
-      retain: packed.retains[index] === 1,
-      receivedAt: packed.receivedAts[index]!,
+      sequence: sequences[index]!,
+      topic: bytes.toString('utf8', start, topicEnd),
+      payload: bytes.subarray(topicEnd, payloadEnd),
+      retain: bytes[count * 24 + index] === 1,
+      receivedAt: receivedAts[index]!,
     };
-    start = end;
+    start = payloadEnd;
   }
   return rows;
 }
@@ -228,9 +232,9 @@ export class ThreadedPublisher implements Publisher {
   private flush(): void {
     this.flushQueued = false;
     if (this.pending.length === 0) return;
-    const { packed, transfer } = packRows(this.pending);
+    const packed = packRows(this.pending);
     this.pending = [];
-    this.post({ type: 'offer', rows: packed }, transfer);
+    this.post({ type: 'offer', rows: packed }, [packed.buffer]);
   }
 
   whenDrained(): Promise<void> {
