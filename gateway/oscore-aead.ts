@@ -66,9 +66,15 @@ export function createCachedCcmAead(maximumKeys = DEFAULT_CACHED_KEYS): Aead {
     encryptBlocks: (key, data) => blocks(ciphersFor(key).ecb, data, data.length),
     cbcMac: (key, data) => {
       const entry = ciphersFor(key);
-      const input = Buffer.from(data);
-      for (let index = 0; index < 16; index++) input[index]! ^= entry.chain[index]!;
-      const output = blocks(entry.cbc, input, input.length);
+      const chain = entry.chain;
+      // XOR the chaining value in for the call and out again afterwards: no copy, and the caller's bytes come back unchanged.
+      for (let index = 0; index < 16; index++) data[index]! ^= chain[index]!;
+      let output: Buffer;
+      try {
+        output = blocks(entry.cbc, data, data.length);
+      } finally {
+        for (let index = 0; index < 16; index++) data[index]! ^= chain[index]!;
+      }
       entry.chain = output.subarray(output.length - 16);
       return entry.chain;
     },
