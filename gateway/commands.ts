@@ -66,7 +66,10 @@ export function jsonToCbor(value: unknown, depth = 0): CborValue {
 export function cborToJson(value: CborValue): unknown {
   if (value instanceof CborMap) {
     const object: Record<string, unknown> = {};
-    for (let index = 0; index < value.keys.length; index++) object[String(value.keys[index])] = cborToJson(value.values[index]);
+    // defineProperty: a key "__proto__" from a device stays a key instead of setting the object's prototype.
+    for (let index = 0; index < value.keys.length; index++) {
+      Object.defineProperty(object, String(value.keys[index]), { value: cborToJson(value.values[index]), enumerable: true, writable: true, configurable: true });
+    }
     return object;
   }
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');

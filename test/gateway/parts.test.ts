@@ -135,6 +135,12 @@ describe('gateway parts', () => {
         { numRuns: 200 },
       );
       assert.ok(jsonToCbor({ a: 1 }) instanceof CborMap);
+      // A "__proto__" key (JSON.parse makes it an own key) stays a key, and sets no prototype.
+      const hostile = JSON.parse('{"__proto__":{"polluted":true},"a":1}') as unknown;
+      const back = cborToJson(jsonToCbor(hostile)) as Record<string, unknown>;
+      assert.deepEqual(back, hostile);
+      assert.equal(Object.getPrototypeOf(back), Object.prototype);
+      assert.equal((back as { polluted?: boolean }).polluted, undefined);
     });
   });
 
