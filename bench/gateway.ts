@@ -39,7 +39,7 @@ const wantProfile = argumentsList.includes('--profile');
 /** The gateway with its MQTT client and embedded broker in the same thread as everything else (mqttThread off). */
 const oneThread = argumentsList.includes('--one-thread');
 const quick = argumentsList.includes('--quick');
-const RATES = (quick ? [500, 1000, 2000, 4000, 8000, 16000] : [250, 500, 1000, 1500, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 10000, 12000, 14000, 16000, 20000, 24000, 28000, 32000, 40000]).filter(
+const RATES = (quick ? [500, 1000, 2000, 4000, 8000, 16000] : [250, 500, 1000, 1500, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 10000, 12000, 14000, 16000, 18000, 20000, 22000, 24000, 28000, 32000, 40000]).filter(
   (rate) => rate <= maximumRate,
 );
 const CHANNELS = [{ name: 'volume', unit: 'm3' }];

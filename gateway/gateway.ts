@@ -176,7 +176,8 @@ export class Gateway {
     if (source) {
       const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'].filter((level) => this.logger.isLevelEnabled(level));
       try {
-        const threaded = await ThreadedPublisher.open(source, { options, embeddedBroker: embedded, databaseFile: databaseFile(config.dataDirectory), logLevels }, hooks, this.logger);
+        const setup = { options, embeddedBroker: embedded, databaseFile: databaseFile(config.dataDirectory), logLevels };
+        const threaded = await ThreadedPublisher.open(source, setup, hooks, this.logger, config.mqttReconnectMilliseconds);
         this.publisher = threaded;
         this.url = threaded.url;
       } catch (error) {

@@ -120,6 +120,29 @@ export function publisherWorkerSource(): string | null {
   return null;
 }
 
+const STOP_TIMEOUT_MILLISECONDS = 10000;
+
+/** Starts a worker and resolves with it once it reported ready (and the broker URL it uses). */
+function spawnWorker(source: string, setup: PublisherWorkerSetup, logger: Logger): Promise<{ worker: Worker; url: string }> {
+  const worker = new Worker(source, { eval: true, workerData: setup });
+  return new Promise((resolve, reject) => {
+    const early = (message: FromWorker): void => {
+      if (message.type === 'log') forwardLog(logger, message);
+      else if (message.type === 'ready') {
+        worker.off('message', early);
+        worker.off('error', reject);
+        resolve({ worker, url: message.url });
+      } else if (message.type === 'failed') {
+        worker.off('message', early);
+        void worker.terminate();
+        reject(new Error(message.message));
+      }
+    };
+    worker.on('message', early);
+    worker.once('error', reject);
+  });
+}
+
 export class ThreadedPublisher implements Publisher {
   private connectedNow = false;
   private errorNow: string | null = null;
@@ -127,49 +150,91 @@ export class ThreadedPublisher implements Publisher {
   private pending: JournalRow[] = [];
   private flushQueued = false;
   private nextWaiterId = 1;
-  private readonly waiters = new Map<number, () => void>();
+  /** Open when-drained / when-subscribed questions, asked again of a restarted worker. */
+  private readonly waiters = new Map<number, { type: 'when-drained' | 'when-subscribed'; resolve: () => void }>();
+  private worker!: Worker;
+  private workerAlive = false;
+  private started = false;
+  private stopping = false;
   private stopped: (() => void) | null = null;
-  private exited = false;
+  private restartTimer: NodeJS.Timeout | null = null;
 
-  private constructor(private readonly worker: Worker, readonly url: string, private readonly hooks: ThreadHooks, private readonly logger: Logger) {
-    worker.on('message', (message: FromWorker) => this.receive(message));
-    worker.on('error', (error) => {
-      this.errorNow = `MQTT worker failed: ${error.message}`;
-      this.connectedNow = false;
-      this.hooks.connectionChanged(false);
-      this.logger.error({ error: error.stack ?? error.message }, 'the MQTT worker thread failed; the journal keeps every message');
-    });
-    worker.on('exit', () => {
-      this.exited = true;
-      this.stopped?.();
-      for (const waiter of this.waiters.values()) waiter();
-      this.waiters.clear();
-    });
+  private constructor(
+    private readonly source: string,
+    private readonly setup: PublisherWorkerSetup,
+    worker: Worker,
+    readonly url: string,
+    private readonly hooks: ThreadHooks,
+    private readonly logger: Logger,
+    private readonly restartMilliseconds: number,
+  ) {
+    this.attach(worker);
   }
 
   /** Starts the worker (and in it the embedded broker, if there is one); resolves once it is ready. */
-  static open(source: string, setup: PublisherWorkerSetup, hooks: ThreadHooks, logger: Logger): Promise<ThreadedPublisher> {
-    const worker = new Worker(source, { eval: true, workerData: setup });
-    return new Promise((resolve, reject) => {
-      const early = (message: FromWorker): void => {
-        if (message.type === 'log') forwardLog(logger, message);
-        else if (message.type === 'ready') {
-          worker.off('message', early);
-          worker.off('error', reject);
-          resolve(new ThreadedPublisher(worker, message.url, hooks, logger));
-        } else if (message.type === 'failed') {
-          worker.off('message', early);
-          void worker.terminate();
-          reject(new Error(message.message));
-        }
-      };
-      worker.on('message', early);
-      worker.once('error', reject);
+  static async open(source: string, setup: PublisherWorkerSetup, hooks: ThreadHooks, logger: Logger, restartMilliseconds = 1000): Promise<ThreadedPublisher> {
+    const { worker, url } = await spawnWorker(source, setup, logger);
+    // A restarted worker runs its broker on the same port, so clients find it where they left it.
+    const port = setup.embeddedBroker ? Number(new URL(url).port) : 0;
+    const kept: PublisherWorkerSetup = setup.embeddedBroker ? { ...setup, embeddedBroker: { ...setup.embeddedBroker, port } } : setup;
+    return new ThreadedPublisher(source, kept, worker, url, hooks, logger, restartMilliseconds);
+  }
+
+  private attach(worker: Worker): void {
+    this.worker = worker;
+    this.workerAlive = true;
+    worker.on('message', (message: FromWorker) => this.receive(message));
+    worker.on('error', (error) => this.failed(worker, error));
+    worker.on('exit', (code) => {
+      if (this.worker !== worker) return;
+      this.workerAlive = false;
+      if (this.stopping) {
+        this.stopped?.();
+        for (const waiter of this.waiters.values()) waiter.resolve();
+        this.waiters.clear();
+      } else {
+        this.failed(worker, new Error(`exited with code ${code}`));
+      }
     });
   }
 
+  /**
+   * The MQTT side died (a bug in it): like a broker outage, nothing is lost (unacknowledged rows are still in the
+   * journal), and a new worker takes over after a pause, publishing the journal from its oldest row again.
+   */
+  private failed(worker: Worker, error: Error): void {
+    if (this.worker !== worker || this.stopping || this.restartTimer) return;
+    this.errorNow = `MQTT worker failed: ${error.message}`;
+    if (this.connectedNow) this.hooks.connectionChanged(false);
+    this.connectedNow = false;
+    this.logger.error({ error: error.stack ?? error.message }, 'the MQTT worker thread failed; the journal keeps every message; restarting it');
+    void worker.terminate();
+    this.restartTimer = setTimeout(() => void this.restart(), this.restartMilliseconds);
+  }
+
+  private async restart(): Promise<void> {
+    this.restartTimer = null;
+    if (this.stopping) return;
+    let spawned: { worker: Worker; url: string };
+    try {
+      spawned = await spawnWorker(this.source, this.setup, this.logger);
+    } catch (error) {
+      this.logger.error({ error: (error as Error).message }, 'cannot restart the MQTT worker thread; trying again');
+      this.restartTimer = setTimeout(() => void this.restart(), this.restartMilliseconds);
+      return;
+    }
+    if (this.stopping) {
+      await spawned.worker.terminate();
+      return;
+    }
+    this.attach(spawned.worker);
+    this.logger.info({ url: spawned.url }, 'MQTT worker thread restarted');
+    if (this.started) this.post({ type: 'start' });
+    for (const [id, waiter] of this.waiters) this.post({ type: waiter.type, id });
+  }
+
   private post(message: ToWorker, transfer: ArrayBuffer[] = []): void {
-    if (!this.exited) this.worker.postMessage(message, transfer);
+    if (this.workerAlive) this.worker.postMessage(message, transfer);
   }
 
   private receive(message: FromWorker): void {
@@ -190,7 +255,7 @@ export class ThreadedPublisher implements Publisher {
         this.unacknowledgedNow = message.unacknowledged;
         break;
       case 'resolved':
-        this.waiters.get(message.id)?.();
+        this.waiters.get(message.id)?.resolve();
         this.waiters.delete(message.id);
         break;
       case 'log':
@@ -205,6 +270,7 @@ export class ThreadedPublisher implements Publisher {
   }
 
   start(): void {
+    this.started = true;
     this.post({ type: 'start' });
   }
 
@@ -247,23 +313,39 @@ export class ThreadedPublisher implements Publisher {
   }
 
   private ask(type: 'when-drained' | 'when-subscribed'): Promise<void> {
-    if (this.exited) return Promise.resolve();
+    if (this.stopping) return Promise.resolve();
     const id = this.nextWaiterId++;
     return new Promise((resolve) => {
-      this.waiters.set(id, resolve);
+      this.waiters.set(id, { type, resolve });
       this.post({ type, id });
     });
   }
 
   async stop(): Promise<void> {
     this.flush();
-    if (!this.exited) {
+    this.stopping = true;
+    if (this.restartTimer) {
+      clearTimeout(this.restartTimer);
+      this.restartTimer = null;
+    }
+    if (this.workerAlive) {
+      // The worker gives the broker its own grace for the offline status; this only guards against a hung thread.
+      let timer: NodeJS.Timeout | null = null;
       await new Promise<void>((resolve) => {
         this.stopped = resolve;
+        timer = setTimeout(resolve, STOP_TIMEOUT_MILLISECONDS);
         this.post({ type: 'stop' });
       });
+      if (timer) clearTimeout(timer);
     }
+    for (const waiter of this.waiters.values()) waiter.resolve();
+    this.waiters.clear();
     await this.worker.terminate();
+  }
+
+  /** For tests: the worker thread, to make it fail. */
+  get workerForTests(): Worker {
+    return this.worker;
   }
 }
 
