@@ -240,10 +240,15 @@ export class Gateway {
   private send(datagram: Buffer, destination: Endpoint): void {
     const socket = this.socket;
     if (!socket) return;
-    socket.send(datagram, destination.port, destination.address, (error) => {
-      if (error) this.logger.warn({ error: error.message, destination: `${destination.address}:${destination.port}` }, 'cannot send a response');
-    });
+    socket.send(datagram, destination.port, destination.address, this.sent);
   }
+
+  /** One callback for every response (no closure per datagram); dgram's errors carry the address and port. */
+  private readonly sent = (error: Error | null): void => {
+    if (!error) return;
+    const { address, port } = error as Error & { address?: string; port?: number };
+    this.logger.warn({ error: error.message, destination: `${address}:${port}` }, 'cannot send a response');
+  };
 
   get addresses(): GatewayAddresses {
     const coap = this.socket?.address();

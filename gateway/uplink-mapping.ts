@@ -81,19 +81,31 @@ function applyState(state: DeviceState, name: string, value: PublishedValue): vo
   }
 }
 
+/** Names and units of a channel list, made once per list (a device's list is replaced, never changed in place). */
+const channelLookups = new WeakMap<Channel[], { names: string[]; units: Map<string, string | undefined> }>();
+
+function channelLookup(channels: Channel[]): { names: string[]; units: Map<string, string | undefined> } {
+  let lookup = channelLookups.get(channels);
+  if (!lookup) {
+    lookup = { names: channels.map((channel) => channel.name), units: new Map(channels.map((channel) => [channel.name, channel.unit])) };
+    channelLookups.set(channels, lookup);
+  }
+  return lookup;
+}
+
 /**
  * Resolves the SenML records with the device's channel list and splits them into new readings, events and
  * state. Throws UplinkMappingError when the pack cannot be resolved (no reading id, unnamed values beyond the
  * channel list): the device gets a 4.00 and the batch is not stored.
  */
 export function mapUplink(records: SenmlRecord[], channels: Channel[], lastReadingId: number, receivedAtMilliseconds: number): MappedUplink {
+  const { names, units } = channelLookup(channels);
   let resolved: ResolvedSenmlRecord[];
   try {
-    resolved = resolveSenmlPack(records, receivedAtMilliseconds / 1000, channels.map((channel) => channel.name));
+    resolved = resolveSenmlPack(records, receivedAtMilliseconds / 1000, names);
   } catch (error) {
     throw new UplinkMappingError((error as { message?: string }).message ?? String(error));
   }
-  const units = new Map<string, string | undefined>(channels.map((channel) => [channel.name, channel.unit]));
   const readings: MappedReading[] = [];
   const events: MappedEvent[] = [];
   const state: DeviceState = {};
