@@ -1,9 +1,11 @@
 /**
  * `npm run bench:gateway`: authentic uplinks (OSCORE, SenML-CBOR) from many simulated terminals over loopback
- * at rising rates into the real gateway (`udt gateway`, embedded broker, SQLite journal with fsync), then the
+ * at rising rates into the real gateway (`udt gateway`, embedded broker, SQLite journal with fsync), and the
  * same load in plain CoAP into a baseline forwarder built from the same libraries without security or
- * durability (bench/gateway-baseline.ts). Prints sustained uplinks/s and p50/p99 uplink-to-MQTT latency of both,
- * and the ratio. Targets: gateway >= 80% of the baseline's sustained rate; p99 < 50 ms at 1,000 uplinks/s.
+ * durability (bench/gateway-baseline.ts), the two alternating rate by rate so that load from elsewhere on a
+ * shared machine falls on both alike. Prints sustained uplinks/s, p50/p99 uplink-to-MQTT latency and CPU per
+ * uplink of both, and the ratio. Targets: gateway >= 80% of the baseline's sustained rate; p99 < 50 ms at
+ * 1,000 uplinks/s.
  *
  * Options: --devices N (200), --seconds S per step (4), --max-rate R, --profile (CPU profile of the gateway at
  * its highest sustained rate; done anyway when a target is missed), --quick (fewer steps), --one-thread (the
@@ -137,49 +139,78 @@ async function commitFigures(httpPort: number): Promise<CommitFigures> {
   return { commits: value('udt_gateway_commit_batch_uplinks_count'), uplinks: value('udt_gateway_commit_batch_uplinks_sum'), seconds: value('udt_gateway_commit_duration_seconds_sum') };
 }
 
-async function runSteps(name: string, child: Child, generator: LoadGenerator, figures?: () => Promise<CommitFigures>): Promise<RunResult> {
-  const steps: RunResult['steps'] = [];
-  process.stdout.write(
-    `\n${name}\n  offered/s  delivered/s    p50 ms    p99 ms    max ms  lost  dup  ${name === 'gateway' ? 'gateway' : 'forwarder'} CPU  CPU us/uplink  load CPU${figures ? '  uplinks/commit  ms/commit' : ''}\n`,
-  );
-  await generator.runStep(200, 1);
-  for (const rate of RATES) {
-    let result: MeasuredStep | null = null;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const cpuBefore = cpuSecondsOf(child.process.pid!);
-      const wallBefore = Date.now();
-      const commitsBefore = figures ? await figures() : null;
-      const step = await generator.runStep(rate, stepSeconds);
-      const cpuSeconds = cpuSecondsOf(child.process.pid!) - cpuBefore;
-      const systemCpu = cpuSeconds / ((Date.now() - wallBefore) / 1000);
-      // All threads of the process (the gateway runs MQTT in a second one), per reading delivered.
-      const cpuMicrosecondsPerUplink = step.delivered > 0 ? (cpuSeconds / step.delivered) * 1e6 : NaN;
-      let commitText = '';
-      if (figures && commitsBefore) {
-        const after = await figures();
-        const commits = after.commits - commitsBefore.commits;
-        commitText = `  ${((after.uplinks - commitsBefore.uplinks) / commits).toFixed(1).padStart(14)}  ${(((after.seconds - commitsBefore.seconds) / commits) * 1000).toFixed(2).padStart(9)}`;
-      }
-      result = { ...step, systemCpu, cpuMicrosecondsPerUplink };
-      process.stdout.write(
-        `  ${String(rate).padStart(9)}  ${step.achievedRate.toFixed(0).padStart(11)}  ${step.p50Milliseconds.toFixed(1).padStart(8)}  ${step.p99Milliseconds
-          .toFixed(1)
-          .padStart(8)}  ${step.maximumMilliseconds.toFixed(0).padStart(8)}  ${String(step.sent - step.delivered).padStart(4)}  ${String(step.duplicates).padStart(3)}  ${(
-          systemCpu * 100
-        )
-          .toFixed(0)
-          .padStart(10)}%  ${cpuMicrosecondsPerUplink.toFixed(0).padStart(13)}  ${(step.generatorCpu * 100).toFixed(0).padStart(7)}%${commitText}${step.sustained ? '' : attempt === 0 ? '  (not sustained; again)' : '  (not sustained)'}\n`,
-      );
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      if (step.sustained) break;
+interface Target {
+  /** "gateway" or "baseline", the first column of each line. */
+  name: string;
+  child: Child;
+  generator: LoadGenerator;
+  figures?: () => Promise<CommitFigures>;
+  steps: MeasuredStep[];
+  done: boolean;
+}
+
+const HEADER =
+  '  target     offered/s  delivered/s    p50 ms    p99 ms    max ms  lost  dup  process CPU  CPU us/uplink  load CPU  uplinks/commit  ms/commit\n';
+
+/** One rate on one target, tried twice when it is not sustained the first time. */
+async function measureRate(target: Target, rate: number): Promise<MeasuredStep> {
+  let result: MeasuredStep | null = null;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const cpuBefore = cpuSecondsOf(target.child.process.pid!);
+    const wallBefore = Date.now();
+    const commitsBefore = target.figures ? await target.figures() : null;
+    const step = await target.generator.runStep(rate, stepSeconds);
+    const cpuSeconds = cpuSecondsOf(target.child.process.pid!) - cpuBefore;
+    const systemCpu = cpuSeconds / ((Date.now() - wallBefore) / 1000);
+    // All threads of the process (the gateway runs MQTT in a second one), per reading delivered.
+    const cpuMicrosecondsPerUplink = step.delivered > 0 ? (cpuSeconds / step.delivered) * 1e6 : NaN;
+    let commitText = '';
+    if (target.figures && commitsBefore) {
+      const after = await target.figures();
+      const commits = after.commits - commitsBefore.commits;
+      commitText = `  ${((after.uplinks - commitsBefore.uplinks) / commits).toFixed(1).padStart(14)}  ${(((after.seconds - commitsBefore.seconds) / commits) * 1000).toFixed(2).padStart(9)}`;
     }
-    steps.push(result!);
-    if (!result!.sustained) break;
+    result = { ...step, systemCpu, cpuMicrosecondsPerUplink };
+    process.stdout.write(
+      `  ${target.name.padEnd(9)}  ${String(rate).padStart(9)}  ${step.achievedRate.toFixed(0).padStart(11)}  ${step.p50Milliseconds.toFixed(1).padStart(8)}  ${step.p99Milliseconds
+        .toFixed(1)
+        .padStart(8)}  ${step.maximumMilliseconds.toFixed(0).padStart(8)}  ${String(step.sent - step.delivered).padStart(4)}  ${String(step.duplicates).padStart(3)}  ${(
+        systemCpu * 100
+      )
+        .toFixed(0)
+        .padStart(10)}%  ${cpuMicrosecondsPerUplink.toFixed(0).padStart(13)}  ${(step.generatorCpu * 100).toFixed(0).padStart(7)}%${commitText}${step.sustained ? '' : attempt === 0 ? '  (not sustained; again)' : '  (not sustained)'}\n`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    if (step.sustained) break;
   }
+  return result!;
+}
+
+/**
+ * Both targets over the same rising rates, alternating at each rate (gateway, then baseline), so that load from
+ * elsewhere on the machine falls on both alike instead of on whichever ran first. A target stops at its first
+ * rate not sustained.
+ */
+async function runInterleaved(targets: Target[]): Promise<void> {
+  process.stdout.write(`\n${HEADER}`);
+  for (const target of targets) await target.generator.runStep(200, 1);
+  for (const rate of RATES) {
+    for (const target of targets) {
+      if (target.done) continue;
+      const result = await measureRate(target, rate);
+      target.steps.push(result);
+      if (!result.sustained) target.done = true;
+    }
+    if (targets.every((target) => target.done)) break;
+  }
+}
+
+function resultOf(target: Target): RunResult {
+  const steps = target.steps;
   const sustained = steps.filter((step) => step.sustained);
   const best = sustained.reduce<MeasuredStep | null>((top, step) => (!top || step.achievedRate > top.achievedRate ? step : top), null);
   return {
-    name,
+    name: target.name,
     steps,
     best,
     sustainedRate: best ? best.achievedRate : 0,
@@ -187,8 +218,14 @@ async function runSteps(name: string, child: Child, generator: LoadGenerator, fi
   };
 }
 
-async function benchGateway(directory: string, profileDirectory: string | null, fixedRate: number | null): Promise<RunResult | null> {
-  const dataDirectory = path.join(directory, 'gateway-data');
+async function closeTarget(target: Target): Promise<void> {
+  await target.generator.close();
+  await stopChild(target.child);
+}
+
+/** The gateway (`udt gateway`) with `deviceCount` provisioned terminals; a fixed rate only (for a profile) when given. */
+async function startGateway(directory: string, profileDirectory: string | null): Promise<Target> {
+  const dataDirectory = path.join(directory, profileDirectory ? 'gateway-profile-data' : 'gateway-data');
   rmSync(dataDirectory, { recursive: true, force: true });
   const database = openDatabase(databaseFile(dataDirectory));
   const registry = new DeviceRegistry(database);
@@ -211,20 +248,10 @@ async function benchGateway(directory: string, profileDirectory: string | null, 
     buildUplinkRequest(contexts[device]!, messageId, { readings: [{ id: readingId, time, values: [readingId / 1000] }], commandResults: [] }).datagram;
   const generator = new LoadGenerator({ deviceCount, coapPort, mqttUrl: `mqtt://127.0.0.1:${brokerPort}`, buildRequest: build });
   await generator.open();
-  try {
-    if (fixedRate !== null) {
-      // Long enough that start-up (module loading, TypeScript compilation by tsx) is a small part of the profile.
-      await generator.runStep(fixedRate, Math.max(12, stepSeconds * 3));
-      return null;
-    }
-    return await runSteps('gateway', child, generator, () => commitFigures(httpPort));
-  } finally {
-    await generator.close();
-    await stopChild(child);
-  }
+  return { name: 'gateway', child, generator, figures: () => commitFigures(httpPort), steps: [], done: false };
 }
 
-async function benchBaseline(): Promise<RunResult> {
+async function startBaseline(): Promise<Target> {
   const coapPort = await freePort('udp');
   const brokerPort = await freePort('tcp');
   const channelText = CHANNELS.map((channel) => `${channel.name}:${channel.unit}`).join(',');
@@ -244,12 +271,7 @@ async function benchBaseline(): Promise<RunResult> {
     });
   const generator = new LoadGenerator({ deviceCount, coapPort, mqttUrl: `mqtt://127.0.0.1:${brokerPort}`, buildRequest: build });
   await generator.open();
-  try {
-    return await runSteps('baseline (plain CoAP, no journal)', child, generator);
-  } finally {
-    await generator.close();
-    await stopChild(child);
-  }
+  return { name: 'baseline', child, generator, steps: [], done: false };
 }
 
 /** Self time per function and per module from a V8 CPU profile. */
@@ -291,8 +313,18 @@ async function main(): Promise<void> {
       `machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`,
   );
   try {
-    const gateway = (await benchGateway(directory, null, null))!;
-    const baseline = await benchBaseline();
+    const targets: Target[] = [];
+    let gateway: RunResult;
+    let baseline: RunResult;
+    try {
+      targets.push(await startGateway(directory, null));
+      targets.push(await startBaseline());
+      await runInterleaved(targets);
+      gateway = resultOf(targets[0]!);
+      baseline = resultOf(targets[1]!);
+    } finally {
+      for (const target of targets) await closeTarget(target);
+    }
     const ratio = baseline.sustainedRate > 0 ? gateway.sustainedRate / baseline.sustainedRate : NaN;
     const p99At1000 = gateway.at1000?.p99Milliseconds ?? NaN;
     process.stdout.write(
@@ -308,7 +340,13 @@ async function main(): Promise<void> {
       const profileDirectory = path.join(directory, 'profile');
       const rate = Math.max(1000, Math.round(gateway.sustainedRate / 500) * 500);
       process.stdout.write(`\nprofile of the gateway process at ${rate} uplinks/s${missed ? ' (a target was missed)' : ''}:\n`);
-      await benchGateway(directory, profileDirectory, rate);
+      const profiled = await startGateway(directory, profileDirectory);
+      try {
+        // Long enough that start-up (module loading, TypeScript compilation by tsx) is a small part of the profile.
+        await profiled.generator.runStep(rate, Math.max(12, stepSeconds * 3));
+      } finally {
+        await closeTarget(profiled);
+      }
       // One profile per thread: CPU.<date>.<time>.<pid>.<thread id>.<sequence>.cpuprofile (thread 0 is the main one).
       const files = readdirSync(profileDirectory)
         .filter((file) => file.endsWith('.cpuprofile'))
