@@ -130,13 +130,21 @@ interface CommitFigures {
   commits: number;
   uplinks: number;
   seconds: number;
+  fsyncs: number;
+  fsyncSeconds: number;
 }
 
 /** Commit count, uplinks committed and time in commits, from the gateway's /metrics. */
 async function commitFigures(httpPort: number): Promise<CommitFigures> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
   const value = (name: string): number => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
-  return { commits: value('udt_gateway_commit_batch_uplinks_count'), uplinks: value('udt_gateway_commit_batch_uplinks_sum'), seconds: value('udt_gateway_commit_duration_seconds_sum') };
+  return {
+    commits: value('udt_gateway_commit_batch_uplinks_count'),
+    uplinks: value('udt_gateway_commit_batch_uplinks_sum'),
+    seconds: value('udt_gateway_commit_duration_seconds_sum'),
+    fsyncs: value('udt_gateway_fsync_duration_seconds_count'),
+    fsyncSeconds: value('udt_gateway_fsync_duration_seconds_sum'),
+  };
 }
 
 interface Target {
@@ -150,7 +158,7 @@ interface Target {
 }
 
 const HEADER =
-  '  target     offered/s  delivered/s    p50 ms    p99 ms    max ms  lost  dup  process CPU  CPU us/uplink  load CPU  uplinks/commit  ms/commit\n';
+  '  target     offered/s  delivered/s    p50 ms    p99 ms    max ms  lost  dup  process CPU  CPU us/uplink  load CPU  uplinks/commit  ms/commit  ms/fsync\n';
 
 /** One rate on one target, tried twice when it is not sustained the first time. */
 async function measureRate(target: Target, rate: number): Promise<MeasuredStep> {
@@ -168,7 +176,10 @@ async function measureRate(target: Target, rate: number): Promise<MeasuredStep> 
     if (target.figures && commitsBefore) {
       const after = await target.figures();
       const commits = after.commits - commitsBefore.commits;
-      commitText = `  ${((after.uplinks - commitsBefore.uplinks) / commits).toFixed(1).padStart(14)}  ${(((after.seconds - commitsBefore.seconds) / commits) * 1000).toFixed(2).padStart(9)}`;
+      const fsyncs = after.fsyncs - commitsBefore.fsyncs;
+      commitText =
+        `  ${((after.uplinks - commitsBefore.uplinks) / commits).toFixed(1).padStart(14)}  ${(((after.seconds - commitsBefore.seconds) / commits) * 1000).toFixed(2).padStart(9)}` +
+        `  ${(((after.fsyncSeconds - commitsBefore.fsyncSeconds) / fsyncs) * 1000).toFixed(2).padStart(8)}`;
     }
     result = { ...step, systemCpu, cpuMicrosecondsPerUplink };
     process.stdout.write(

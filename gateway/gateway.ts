@@ -90,6 +90,7 @@ export class Gateway {
           this.metrics.commitBatchSize.observe(statistics.writes);
         }
       },
+      onSync: (seconds) => this.metrics.fsyncDuration.observe(seconds),
       onFailure: (error) => {
         this.storageError = error.message;
         this.logger.error({ error: error.message }, 'journal commit failed; the uplinks of this batch were answered 5.03');

@@ -14,6 +14,7 @@ export class GatewayMetrics {
   readonly published: Counter;
   readonly mqttConnected: Gauge;
   readonly commitDuration: Histogram;
+  readonly fsyncDuration: Histogram;
   readonly commitBatchSize: Histogram;
   readonly downlinks: Counter<'status'>;
   readonly pendingUplinks: Gauge;
@@ -53,8 +54,14 @@ export class GatewayMetrics {
     this.mqttConnected = new Gauge({ name: 'udt_gateway_mqtt_connected', help: '1 while connected to the broker', registers });
     this.commitDuration = new Histogram({
       name: 'udt_gateway_commit_duration_seconds',
-      help: 'One journal transaction including its fsync',
+      help: 'One journal transaction (its fsync follows in the thread pool: udt_gateway_fsync_duration_seconds)',
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1],
+      registers,
+    });
+    this.fsyncDuration = new Histogram({
+      name: 'udt_gateway_fsync_duration_seconds',
+      help: 'One fdatasync of the journal (WAL) that committed uplinks wait for before their responses',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
       registers,
     });
     this.commitBatchSize = new Histogram({ name: 'udt_gateway_commit_batch_uplinks', help: 'Uplinks stored per transaction', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500], registers });

@@ -43,6 +43,8 @@ export interface GroupCommitterOptions {
   /** Delay before a commit that only deletes acknowledged journal rows (they need not be durable at once). */
   completionDelayMilliseconds?: number;
   onCommit?: (statistics: CommitStatistics) => void;
+  /** After each fdatasync of the WAL: how long it took (the wait between a commit and its responses). */
+  onSync?: (durationSeconds: number) => void;
   /** After a failed transaction: in-memory state that mirrored the rolled-back writes must be reloaded. */
   onFailure?: (error: Error) => void;
 }
@@ -160,8 +162,10 @@ export class GroupCommitter {
       return;
     }
     this.syncing = true;
+    const started = process.hrtime.bigint();
     fdatasync(descriptor, (error) => {
       this.syncing = false;
+      this.options.onSync?.(Number(process.hrtime.bigint() - started) / 1e9);
       const failure = error ? new Error(`fsync of the journal failed: ${error.message}`) : null;
       for (const batch of batches) settleAll(batch, failure);
       this.sync();
