@@ -17,8 +17,6 @@ declare module 'udt:drivers' {
   export const modemDriver: unknown;
   /** I2C sensor drivers by part name, for the board's on-board parts and the configured sensors. */
   export const sensorDrivers: Record<string, unknown>;
-  /** The Modbus RTU master when the configuration has Modbus devices, else null. */
-  export const modbusMaster: unknown;
   /** The field parts the configuration uses (the others are left out of the build). */
   export const fieldParts: import('./config/field-interfaces').FieldParts;
   /** AES in JavaScript when the board's Espruino build has no crypto module, else null. */

@@ -21,7 +21,7 @@ import { VirtualClock } from '../../simulator/clock';
 import { BoardHalt } from '../../simulator/espruino/session';
 import { PowerCutSignal } from '../../simulator/hardware/flash';
 import { firmwareFor } from '../../simulator/fleet/firmware-cache';
-import { imeiFor } from '../../simulator/fleet/fleet';
+import { imeiFor } from '../../simulator/fleet/imei';
 import { GatewayUnderTest, type GatewayCounters } from '../../test/attack/support/gateway-control';
 import { temporaryDirectory } from '../../test/gateway/support/harness';
 import { SoakBroker } from './broker';

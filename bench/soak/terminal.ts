@@ -7,17 +7,15 @@
  * Faults come from the soak's schedule through `armPowerCut` (the next flash write is torn after a few bytes)
  * and `hangModem` (the modem stops answering until a reset or power cycle); what actually happened is counted.
  */
-import type { BoardDefinition, ControlPinDefinition } from '../../hal/board';
+import type { BoardDefinition } from '../../hal/board';
 import { deviceFiles, keysFromSecrets } from '../../bin/tooling/device-files';
 import type { DeviceSecrets } from '../../gateway/store/registry';
 import { VirtualBoard } from '../../simulator/board';
 import type { VirtualClock } from '../../simulator/clock';
 import { AcSupply } from '../../simulator/models/ac-supply';
 import { Battery } from '../../simulator/models/battery';
-import { Bc66Model } from '../../simulator/models/modem-bc66';
-import { Bc95gModel } from '../../simulator/models/modem-bc95g';
-import { Bg96Model } from '../../simulator/models/modem-bg96';
-import type { ModemModelCore, ModemModelOptions } from '../../simulator/models/modem-core';
+import { attachModem } from '../../simulator/models/modem-attach';
+import type { ModemModelCore } from '../../simulator/models/modem-core';
 import { SeededRandom, type CoverageClass } from '../../simulator/radio/radio-model';
 import { DriftingClock } from './drifting-clock';
 import { RecordingMeter } from './meter';
@@ -62,21 +60,6 @@ interface ModemSupply {
 
 const injectorReason = 'flash write interrupted by the power-cut injector';
 
-function watchControl(board: VirtualBoard, definition: ControlPinDefinition | null, input: (asserted: boolean) => void): void {
-  if (!definition) return;
-  const activeHigh = definition.activeLevel === 'high';
-  let asserted = false;
-  const update = (): void => {
-    const driven = board.gpio.driven(definition.pin);
-    const now = driven !== null && driven === activeHigh;
-    if (now === asserted) return;
-    asserted = now;
-    input(now);
-  };
-  board.gpio.onChange(definition.pin, update);
-  update();
-}
-
 export class SoakTerminal {
   readonly board: VirtualBoard;
   readonly boardClock: DriftingClock;
@@ -118,27 +101,17 @@ export class SoakTerminal {
   }
 
   /**
-   * attachModem (simulator/models/modem-attach.ts) with one difference: the modem keeps the true clock, so its
-   * network time (+CCLK) is right while the MCU's crystal drifts.
+   * attachModem (simulator/models/modem-attach.ts) on the true clock, so the modem's network time (+CCLK) is right
+   * while the MCU's crystal drifts, and with jitter on the radio's delays.
    */
   private attachModem(): ModemModelCore {
-    const board = this.board;
-    const definition = board.definition.modem;
     const options = this.options;
-    const modelOptions: ModemModelOptions = {
+    const model = attachModem(this.board, {
       clock: this.trueClock,
-      serial: board.modemLine,
       radio: { networkEpochMs: options.networkEpochMs, seed: options.seed, coverageClass: options.coverageClass, uplinkLoss: options.loss, downlinkLoss: options.loss },
       udp: { route: { host: '127.0.0.1', port: options.gatewayPort }, replyWaitMs: options.replyWaitMs },
       identity: { imei: options.imei },
-    };
-    const model = definition.model === 'BC66' ? new Bc66Model(modelOptions) : definition.model === 'BC95-G' ? new Bc95gModel(modelOptions) : new Bg96Model(modelOptions);
-    watchControl(board, definition.powerKey, (asserted) => model.setPowerKey(asserted));
-    watchControl(board, definition.reset, (asserted) => model.setReset(asserted));
-    watchControl(board, definition.psmWake, (asserted) => model.setPsmWake(asserted));
-    const consumer = 'modem ' + definition.model;
-    board.energy.setCurrent(consumer, model.current.currentMilliamps());
-    model.current.onChange((milliamps) => board.energy.setCurrent(consumer, milliamps));
+    });
     // Jitter: the network's one-way delay varies from half to three halves of the coverage class's, and one
     // datagram in ten is held back 1-6 s (past CoAP's first retransmission), so datagrams overtake each other.
     const radio = model.radio;

@@ -12,7 +12,7 @@
 import type { BoardDefinition } from '../../hal/board';
 import type { BoardIo } from '../../hal/interfaces';
 import { checkConfigEssentials } from '../config/essentials';
-import { missingFieldParts, startFieldInterfaces, type FieldInterfaces, type FieldParts } from '../config/field-interfaces';
+import { missingFieldParts, missingSensorDrivers, startFieldInterfaces, type FieldInterfaces, type FieldParts } from '../config/field-interfaces';
 import { AcknowledgementLog } from '../journal/acknowledgement-log';
 import { Journal } from '../journal/journal';
 import { modemIoFromBoard, type Modem, type ModemIo } from '../modem/modem';
@@ -57,18 +57,7 @@ const roundHangMilliseconds = 300000;
 const sequenceCheckpointInterval = 64;
 
 /** Journal size from the board's Storage: an eighth of it, 4..96 KB, in eight segments of whole slots. */
-export /** Sensors of a configuration whose driver this build lacks, as a refusal reason, or null. */
-function missingSensorDrivers(config: DeviceConfig, drivers: { [part: string]: unknown }): string | null {
-  const sensors = config.sensors || [];
-  const missing: string[] = [];
-  for (let index = 0; index < sensors.length; index++) {
-    const part = sensors[index].part;
-    if (!drivers[part] && missing.indexOf(part) < 0) missing.push(part);
-  }
-  return missing.length > 0 ? 'not in this firmware build: sensor driver ' + missing.join(', ') + ' (flash a build made with this configuration)' : null;
-}
-
-function journalGeometry(storageBytes: number): { segments: number; segmentBytes: number } {
+export function journalGeometry(storageBytes: number): { segments: number; segmentBytes: number } {
   let total = Math.floor(storageBytes / 8);
   if (total < 4096) total = 4096;
   if (total > 98304) total = 98304;

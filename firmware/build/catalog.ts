@@ -5,7 +5,8 @@
  * data.
  *
  * The selection becomes the virtual module `udt:drivers`, which the firmware entry imports:
- *   modemDriver: the modem driver's export (or null), sensorDrivers: { [part]: export }, modbusMaster: export or null.
+ *   modemDriver: the modem driver's export (or null), sensorDrivers: { [part]: export }, fieldParts: FieldParts,
+ *   softwareBlockCipher: createSoftwareBlockCipher or null.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -125,7 +126,6 @@ export function selectDrivers(board: BoardDefinition | undefined, config: unknow
   if (modbus) importOf(modbus, 'modbusMasterDriver');
   lines.push(modem ? 'export { modemDriver };' : 'export var modemDriver = null;');
   lines.push(`export var sensorDrivers = { ${sensors.map(([part], index) => `${JSON.stringify(part)}: sensor${index}`).join(', ')} };`);
-  lines.push(modbus ? 'export var modbusMaster = modbusMasterDriver;' : 'export var modbusMaster = null;');
   const aes = board && board.nativeCrypto.aes ? undefined : take(softwareAes, softwareAes.part);
   if (aes) importOf(aes, 'softwareBlockCipherPart');
   lines.push(aes ? 'export var softwareBlockCipher = softwareBlockCipherPart;' : 'export var softwareBlockCipher = null;');

@@ -40,11 +40,9 @@ function own<T>(table: Record<string | number, T>, key: string | number): T | un
 
 const tokenText: Record<number, string> = { [nullishToken]: '??' };
 for (const [text, token] of Object.entries(operatorTokens)) tokenText[token] = text;
-reservedWords.forEach((word, index) => {
-  tokenText[firstReservedWordToken + index] = word;
-});
 const wordTokens: Record<string, number> = {};
 reservedWords.forEach((word, index) => {
+  tokenText[firstReservedWordToken + index] = word;
   wordTokens[word] = firstReservedWordToken + index;
 });
 const valueWords = ['true', 'false', 'null', 'undefined'];

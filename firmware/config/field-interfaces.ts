@@ -39,6 +39,17 @@ export function missingFieldParts(config: DeviceConfig, parts: FieldParts): stri
   return missing.length > 0 ? 'not in this firmware build: ' + missing.join(', ') + ' (flash a build made with this configuration)' : null;
 }
 
+/** Sensors of `config` whose driver this build lacks (udt:drivers sensorDrivers), as a refusal reason, or null. */
+export function missingSensorDrivers(config: DeviceConfig, drivers: { [part: string]: unknown }): string | null {
+  const sensors = config.sensors || [];
+  const missing: string[] = [];
+  for (let index = 0; index < sensors.length; index++) {
+    const part = sensors[index].part;
+    if (!drivers[part] && missing.indexOf(part) < 0) missing.push(part);
+  }
+  return missing.length > 0 ? 'not in this firmware build: sensor driver ' + missing.join(', ') + ' (flash a build made with this configuration)' : null;
+}
+
 export interface FieldHandlers {
   onModbusResult?: (result: PollResult) => void;
   onInputEvent?: (event: InputEvent) => void;

@@ -18,6 +18,7 @@ import { firmwareFor } from './firmware-cache';
 import { FleetTerminal } from './fleet-terminal';
 import type { FromWorker, GatewayWorkerData, ToWorker } from './gateway-worker';
 import { terminalCount, type Scenario } from './scenario';
+import { imeiFor } from './imei';
 
 export interface FleetOptions {
   /** Gateway database directory (emptied first). */
@@ -49,20 +50,6 @@ export interface FleetProgress {
 
 const defaultStart = '2026-08-01T00:00:00Z';
 
-/** IMEI with a valid Luhn check digit: "35" + 12-digit serial + check digit. */
-export function imeiFor(serial: number): string {
-  const body = `35${String(serial).padStart(12, '0')}`;
-  let sum = 0;
-  for (let position = 0; position < 14; position++) {
-    let digit = body.charCodeAt(position) - 48;
-    if (position % 2 === 1) {
-      digit *= 2;
-      if (digit > 9) digit -= 9;
-    }
-    sum += digit;
-  }
-  return body + String((10 - (sum % 10)) % 10);
-}
 
 export class Fleet {
   readonly clock = new VirtualClock();

@@ -11,7 +11,8 @@ import { Bc66Model } from './modem-bc66';
 import { Bc95gModel } from './modem-bc95g';
 import { Bg96Model } from './modem-bg96';
 
-export type ModemOnBoardOptions = Omit<ModemModelOptions, 'clock' | 'serial'>;
+/** The model's options; `clock` defaults to the board's (a board whose crystal drifts passes the true clock). */
+export type ModemOnBoardOptions = Omit<ModemModelOptions, 'clock' | 'serial'> & { clock?: ModemModelOptions['clock'] };
 
 function watchControl(board: VirtualBoard, definition: ControlPinDefinition | null, input: (asserted: boolean) => void): void {
   if (!definition) return;
@@ -30,7 +31,7 @@ function watchControl(board: VirtualBoard, definition: ControlPinDefinition | nu
 
 export function attachModem(board: VirtualBoard, options: ModemOnBoardOptions = {}): ModemModelCore {
   const definition = board.definition.modem;
-  const modelOptions: ModemModelOptions = { clock: board.clock, serial: board.modemLine, ...options };
+  const modelOptions: ModemModelOptions = { ...options, clock: options.clock ?? board.clock, serial: board.modemLine };
   const model =
     definition.model === 'BC66' ? new Bc66Model(modelOptions) : definition.model === 'BC95-G' ? new Bc95gModel(modelOptions) : new Bg96Model(modelOptions);
   watchControl(board, definition.powerKey, (asserted) => model.setPowerKey(asserted));

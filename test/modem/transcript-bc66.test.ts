@@ -14,7 +14,7 @@
  *   and BC66 timings (PWRKEY >= 500 ms, boot time, PSM_EINT wake).
  */
 import { strict as assert } from 'node:assert';
-import { advance, createModemRig, createTerminal, settler, startEchoServer } from '../support/modem-rig';
+import { advance, createModemRig, createTerminal, settler, startEchoServer, openDriverUdp } from '../support/modem-rig';
 
 const crlf = (line: string): string => '\r\n' + line + '\r\n';
 
@@ -159,11 +159,7 @@ describe('BC66 transcripts (BC66 AT Commands Manual V1.0, shapes checked against
     const settle = settler(rig.clock);
     try {
       const driver = rig.driver;
-      await settle(driver.powerOn());
-      await settle(driver.attach(120000));
-      await settle(driver.openUdp('127.0.0.1', echo.port));
-      const replies: Uint8Array[] = [];
-      driver.onDatagram((data) => replies.push(data));
+      const replies = await openDriverUdp(rig, settle, echo.port);
       await settle(driver.sendDatagram(Uint8Array.from([0, 1, 2, 0xfe]), { releaseAfter: 'reply' }));
       await advance(rig.clock, 2000);
       assert.deepEqual(Array.from(replies[0]!), [0, 1, 2, 0xfe]);
@@ -183,11 +179,7 @@ describe('BC66 transcripts (BC66 AT Commands Manual V1.0, shapes checked against
     const settle = settler(rig.clock);
     try {
       const driver = rig.driver;
-      await settle(driver.powerOn());
-      await settle(driver.attach(120000));
-      await settle(driver.openUdp('127.0.0.1', echo.port));
-      const replies: Uint8Array[] = [];
-      driver.onDatagram((data) => replies.push(data));
+      const replies = await openDriverUdp(rig, settle, echo.port);
       rig.model.cmeBurst(1);
       await settle(driver.sendDatagram(Uint8Array.from([5, 6]), { releaseAfter: 'send' }));
       await advance(rig.clock, 2000);

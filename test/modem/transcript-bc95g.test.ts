@@ -11,7 +11,7 @@
  * be the manual's example values (not verified). Replies are <CR><LF>text<CR><LF>, no space after the colon.
  */
 import { strict as assert } from 'node:assert';
-import { createTerminal, createModemRig, startEchoServer, settler } from '../support/modem-rig';
+import { createTerminal, createModemRig, startEchoServer, settler, openDriverUdp } from '../support/modem-rig';
 
 const crlf = (line: string): string => '\r\n' + line + '\r\n';
 
@@ -116,11 +116,7 @@ describe('BC95-G transcripts (BC95-G&BC68 AT Commands Manual V1.2)', () => {
     const settle = settler(rig.clock);
     try {
       const driver = rig.driver;
-      await settle(driver.powerOn());
-      await settle(driver.attach(120000));
-      await settle(driver.openUdp('127.0.0.1', echo.port));
-      const replies: Uint8Array[] = [];
-      driver.onDatagram((data) => replies.push(data));
+      const replies = await openDriverUdp(rig, settle, echo.port);
       await settle(driver.sendDatagram(Uint8Array.from([0xc0, 0xff, 0xee]), { releaseAfter: 'reply' }));
       await settle(new Promise<void>((resolve) => {
         const check = (): void => void (replies.length > 0 ? resolve() : rig.halClock.setTimeout(check, 20));

@@ -8,7 +8,7 @@
  * engine accepts both) and the model's boot timing.
  */
 import { strict as assert } from 'node:assert';
-import { advance, createModemRig, createTerminal, settler, startEchoServer } from '../support/modem-rig';
+import { advance, createModemRig, createTerminal, settler, startEchoServer, openDriverUdp } from '../support/modem-rig';
 
 const crlf = (line: string): string => '\r\n' + line + '\r\n';
 
@@ -139,11 +139,7 @@ describe('BG96 transcripts (BG96 AT Commands Manual V2.2, TCP/IP AT Commands Man
     const settle = settler(rig.clock);
     try {
       const driver = rig.driver;
-      await settle(driver.powerOn());
-      await settle(driver.attach(120000));
-      await settle(driver.openUdp('127.0.0.1', echo.port));
-      const replies: Uint8Array[] = [];
-      driver.onDatagram((data) => replies.push(data));
+      const replies = await openDriverUdp(rig, settle, echo.port);
       await settle(driver.sendDatagram(Uint8Array.from([0x0d, 0x0a, 0x3e, 0x20]), { releaseAfter: 'send' }));
       await advance(rig.clock, 2000);
       assert.deepEqual(Array.from(replies[0]!), [0x0d, 0x0a, 0x3e, 0x20]);

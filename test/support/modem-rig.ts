@@ -199,6 +199,20 @@ export function settler(clock: VirtualClock): <T>(promise: Promise<T>, limitMs?:
   };
 }
 
+/**
+ * The common start of a driver transcript: power on, attach, open UDP to 127.0.0.1:`port`. Returns the
+ * datagrams the driver receives from then on.
+ */
+export async function openDriverUdp(rig: ModemRig, settle: ReturnType<typeof settler>, port: number): Promise<Uint8Array[]> {
+  const driver = rig.driver;
+  await settle(driver.powerOn());
+  await settle(driver.attach(120000));
+  await settle(driver.openUdp('127.0.0.1', port));
+  const replies: Uint8Array[] = [];
+  driver.onDatagram((data) => replies.push(data));
+  return replies;
+}
+
 /** Advance virtual time by `milliseconds`, real UDP included. */
 export async function advance(clock: VirtualClock, milliseconds: number): Promise<void> {
   const end = clock.now() + milliseconds;

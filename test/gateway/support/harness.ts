@@ -6,6 +6,7 @@ import mqtt, { MqttClient } from 'mqtt';
 import pino from 'pino';
 import { DEFAULT_CONFIG, GatewayConfig } from '../../../gateway/config';
 import { Gateway, GatewayOptions } from '../../../gateway/gateway';
+import { imeiFor } from '../../../simulator/fleet/imei';
 
 export function temporaryDirectory(prefix = 'udt-gateway-'): { path: string; remove(): void } {
   const directory = mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -99,17 +100,7 @@ export class Observer {
   }
 }
 
-/** IMEIs with valid check digits for tests. */
+/** IMEIs with valid check digits for tests (the fleet's IMEI scheme). */
 export function testImei(index: number): string {
-  const body = `35${String(index).padStart(12, '0')}`;
-  let sum = 0;
-  for (let position = 0; position < 14; position++) {
-    let digit = body.charCodeAt(position) - 48;
-    if (position % 2 === 1) {
-      digit *= 2;
-      if (digit > 9) digit -= 9;
-    }
-    sum += digit;
-  }
-  return body + String((10 - (sum % 10)) % 10);
+  return imeiFor(index);
 }
