@@ -5,7 +5,6 @@
  */
 import { Aead } from './aesccm';
 import { ByteWriter } from './bytes';
-import { MAJOR_ARRAY, writeBytes, writeHead, writeInteger, writeText } from './cbor';
 import { ProtocolError } from './errors';
 import { copyBytes } from '../runtime/typed-arrays';
 
@@ -123,25 +122,55 @@ export function buildNonce(idPiv: Uint8Array, partialIv: Uint8Array, commonIv: U
   return nonce;
 }
 
+/** CBOR ["Encrypt0", h'', ...: the start of every Enc_structure (an array of 3, the text "Encrypt0", an empty bstr). */
+const ENC_STRUCTURE_PREFIX = new Uint8Array([0x83, 0x68, 0x45, 0x6e, 0x63, 0x72, 0x79, 0x70, 0x74, 0x30, 0x40]);
+
+function byteStringHeadLength(length: number): number {
+  return length < 24 ? 1 : length < 0x100 ? 2 : 3;
+}
+
+/** Writes a CBOR byte string head (major type 2) for `length` < 65536 at `offset`; returns the offset after it. */
+function putByteStringHead(target: Uint8Array, offset: number, length: number): number {
+  if (length < 24) {
+    target[offset] = 0x40 | length;
+    return offset + 1;
+  }
+  if (length < 0x100) {
+    target[offset] = 0x58;
+    target[offset + 1] = length;
+    return offset + 2;
+  }
+  target[offset] = 0x59;
+  target[offset + 1] = length >> 8;
+  target[offset + 2] = length & 0xff;
+  return offset + 3;
+}
+
 /**
  * The AEAD additional data (Section 5.4): Enc_structure ["Encrypt0", h'', external_aad] where external_aad is
- * the bstr-wrapped aad_array [1, [alg], request_kid, request_piv, h''] (no Class I options are used).
+ * the bstr-wrapped aad_array [1, [alg], request_kid, request_piv, h''] (no Class I options are used). Written
+ * straight into one array of its exact size: it is built for every message on both sides.
  */
 export function buildAad(requestKid: Uint8Array, requestPartialIv: Uint8Array): Uint8Array {
-  const aadArray = new ByteWriter(16 + requestKid.length);
-  writeHead(aadArray, MAJOR_ARRAY, 5);
-  writeInteger(aadArray, 1);
-  writeHead(aadArray, MAJOR_ARRAY, 1);
-  writeInteger(aadArray, OSCORE_ALGORITHM_AES_CCM_16_64_128);
-  writeBytes(aadArray, requestKid);
-  writeBytes(aadArray, requestPartialIv);
-  writeBytes(aadArray, new Uint8Array(0));
-  const structure = new ByteWriter(32 + requestKid.length);
-  writeHead(structure, MAJOR_ARRAY, 3);
-  writeText(structure, 'Encrypt0');
-  writeBytes(structure, new Uint8Array(0));
-  writeBytes(structure, aadArray.bytes());
-  return structure.bytes();
+  const kidLength = requestKid.length;
+  const partialIvLength = requestPartialIv.length;
+  // [1, [alg], kid, piv, h'']: array head, 1, array head, alg, the two byte strings, the empty byte string.
+  const arrayLength = 4 + byteStringHeadLength(kidLength) + kidLength + byteStringHeadLength(partialIvLength) + partialIvLength + 1;
+  if (arrayLength > 0xffff) throw new ProtocolError('invalid-argument', 'OSCORE kid or Partial IV too long for the AAD');
+  const prefixLength = ENC_STRUCTURE_PREFIX.length;
+  const aad = new Uint8Array(prefixLength + byteStringHeadLength(arrayLength) + arrayLength);
+  aad.set(ENC_STRUCTURE_PREFIX, 0);
+  let offset = putByteStringHead(aad, prefixLength, arrayLength);
+  aad[offset] = 0x85;
+  aad[offset + 1] = 1;
+  aad[offset + 2] = 0x81;
+  aad[offset + 3] = OSCORE_ALGORITHM_AES_CCM_16_64_128;
+  offset = putByteStringHead(aad, offset + 4, kidLength);
+  aad.set(requestKid, offset);
+  offset = putByteStringHead(aad, offset + kidLength, partialIvLength);
+  aad.set(requestPartialIv, offset);
+  aad[offset + partialIvLength] = 0x40;
+  return aad;
 }
 
 /**

@@ -28,6 +28,11 @@ export interface RequestBinding {
   kid: Uint8Array;
   partialIv: Uint8Array;
   sequenceNumber: number;
+  /**
+   * The request's AAD, which is also the response's (both are built from the request's kid and Partial IV):
+   * kept by the receiving side so its response does not build it again. Absent on the terminal's side.
+   */
+  aad?: Uint8Array;
 }
 
 export type OscoreRejectReason =
@@ -187,7 +192,7 @@ export function unprotectRequest(message: CoapMessage, lookup: OscoreContextLook
     if (isProtocolError(error)) return reject('malformed-inner', error.message);
     throw error;
   }
-  return { ok: true, context: context, request: request, binding: { kid: parsed.kid, partialIv: parsed.partialIv, sequenceNumber: sequenceNumber } };
+  return { ok: true, context: context, request: request, binding: { kid: parsed.kid, partialIv: parsed.partialIv, sequenceNumber: sequenceNumber, aad: aad } };
 }
 
 /**
@@ -208,7 +213,7 @@ export function protectResponse(context: OscoreContext, binding: RequestBinding,
   } else {
     nonce = buildNonce(binding.kid, binding.partialIv, keys.commonIv);
   }
-  const aad = buildAad(binding.kid, binding.partialIv);
+  const aad = binding.aad || buildAad(binding.kid, binding.partialIv);
   const ciphertext = context.aead.seal(keys.senderKey, nonce, aad, encodePlaintext(response.code, parts.inner, response.payload));
   const optionValue = encodeOscoreOption({ partialIv: optionPartialIv, kid: null, kidContext: null });
   return outerMessage(response, CoapCode.Changed, parts.outer, optionValue, ciphertext);

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import nodeCrypto from 'node:crypto';
 import fc from 'fast-check';
+import { encodeCbor } from '../../firmware/protocol/cbor';
 import { CoapMessage, decodeCoap, encodeCoap } from '../../firmware/protocol/coap';
 import { deriveOscoreKeys } from '../../firmware/protocol/derivation';
 import { isProtocolError } from '../../firmware/protocol/errors';
 import {
+  buildAad,
   decodeOscoreOption,
   decodePartialIv,
   encodeOscoreOption,
@@ -65,6 +67,23 @@ describe('protocol: OSCORE (RFC 8613)', () => {
       for (const hex of ['2100', '06000000000000', '00', '02ab', '1101', '110105aa']) {
         assert.throws(() => decodeOscoreOption(hexToBytes(hex)), (error: unknown) => isProtocolError(error), hex);
       }
+    });
+  });
+
+  describe('AAD (Section 5.4)', () => {
+    it('is the CBOR Enc_structure ["Encrypt0", h\'\', bstr(aad_array)] for kids and Partial IVs of every head length', () => {
+      const generic = (kid: Uint8Array, partialIv: Uint8Array): Uint8Array =>
+        encodeCbor(['Encrypt0', new Uint8Array(0), encodeCbor([1, [10], kid, partialIv, new Uint8Array(0)])]);
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ maxLength: 300 }), (kid, partialIv) => bytesToHex(buildAad(kid, partialIv)) === bytesToHex(generic(kid, partialIv))),
+        seeded(300),
+      );
+      for (const [kidLength, partialIvLength] of [[0, 0], [23, 24], [24, 23], [255, 256], [7, 5], [0, 65000]]) {
+        const kid = new Uint8Array(kidLength).fill(0xab);
+        const partialIv = new Uint8Array(partialIvLength).fill(0xcd);
+        assert.equal(bytesToHex(buildAad(kid, partialIv)), bytesToHex(generic(kid, partialIv)), `${kidLength}/${partialIvLength}`);
+      }
+      assert.throws(() => buildAad(new Uint8Array(0), new Uint8Array(65536)), (error: unknown) => isProtocolError(error));
     });
   });
 
