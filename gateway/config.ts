@@ -30,6 +30,15 @@ export interface GatewayConfig {
   mqttKeyFile: string;
   /** Wait between attempts to reach the broker. */
   mqttReconnectMilliseconds: number;
+  /** QoS of the journal's messages: 2 reaches subscribers exactly once, across gateway crashes too; 1 at least once. */
+  mqttQos: number;
+  /**
+   * QoS 2 messages an external broker takes in flight from one client (Mosquitto: max_inflight_messages, default
+   * 20; 0 there means no limit). Mosquitto drops, without telling an MQTT 3.1.1 client, a QoS 2 message beyond it,
+   * so the gateway keeps at most this many (and at most publishWindow) awaiting PUBCOMP. Not used with the
+   * embedded broker, which has no such limit.
+   */
+  mqttBrokerInflightMaximum: number;
   /** Embedded broker listen address and port (only without mqttUrl). */
   brokerHost: string;
   brokerPort: number;
@@ -86,6 +95,8 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   mqttCertFile: '',
   mqttKeyFile: '',
   mqttReconnectMilliseconds: 1000,
+  mqttQos: 2,
+  mqttBrokerInflightMaximum: 20,
   brokerHost: '127.0.0.1',
   brokerPort: 1883,
   topicPrefix: 'udt',
@@ -159,9 +170,11 @@ function validate(config: GatewayConfig): GatewayConfig {
   const positive: Array<keyof GatewayConfig> = [
     'publishWindow', 'publishBufferRows', 'commitBatchLimit', 'maximumPendingUplinks', 'maximumDatagramBytes',
     'rateLimitSources', 'responseCacheEntries', 'commandBytesPerResponse', 'mqttReconnectMilliseconds',
+    'mqttBrokerInflightMaximum',
   ];
   for (const name of positive) if (!((config[name] as number) >= 1)) problems.push(`${name} must be at least 1`);
   if (config.rateLimitPerSecond < 0 || config.rateLimitBurst < 0) problems.push('rate limits must not be negative');
+  if (config.mqttQos !== 1 && config.mqttQos !== 2) problems.push('mqttQos must be 1 or 2');
   if (!['json', 'senml'].includes(config.payloadFormat)) problems.push('payloadFormat must be json or senml');
   if (!['address', 'address-port'].includes(config.rateLimitKey)) problems.push('rateLimitKey must be address or address-port');
   if (!['FULL', 'NORMAL'].includes(config.sqliteSynchronous)) problems.push('sqliteSynchronous must be FULL or NORMAL');

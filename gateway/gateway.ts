@@ -13,6 +13,7 @@ import { HealthReport, OperationsServer, startOperationsServer } from './http';
 import { GatewayMetrics } from './metrics';
 import { EmbeddedBroker, startEmbeddedBroker } from './mqtt/broker';
 import { JournalPublisher, Publisher, PublisherOptions, redactUrl } from './mqtt/publisher';
+import { releaseLogFile } from './mqtt/release-log';
 import { publisherWorkerSource, ThreadedPublisher, ThreadHooks } from './mqtt/threaded-publisher';
 import { TopicScheme } from './mqtt/topics';
 import { GroupCommitter } from './store/committer';
@@ -156,7 +157,11 @@ export class Gateway {
       caFile: config.mqttCaFile || undefined,
       certFile: config.mqttCertFile || undefined,
       keyFile: config.mqttKeyFile || undefined,
-      window: config.publishWindow,
+      qos: config.mqttQos === 1 ? 1 : 2,
+      releaseLogFile: config.mqttQos === 2 ? releaseLogFile(config.dataDirectory) : null,
+      releaseLogSync: config.sqliteSynchronous === 'FULL',
+      journalWalFile: config.sqliteSynchronous === 'FULL' ? `${databaseFile(config.dataDirectory)}-wal` : null,
+      window: config.mqttQos === 2 && config.mqttUrl ? Math.min(config.publishWindow, config.mqttBrokerInflightMaximum) : config.publishWindow,
       bufferRows: config.publishBufferRows,
       statusTopic: this.topics.gatewayStatus(config.gatewayId),
       statusPayload: JSON.stringify({ gateway: config.gatewayId, online: true, since: new Date(this.startedAt).toISOString(), version: this.version }),
@@ -188,13 +193,17 @@ export class Gateway {
       this.url = config.mqttUrl;
       if (embedded) {
         try {
-          this.broker = await startEmbeddedBroker(embedded.host, embedded.port);
+          this.broker = await startEmbeddedBroker(embedded.host, embedded.port, options.window);
         } catch (error) {
           throw brokerProblem(error);
         }
         this.url = this.broker.url;
       }
-      this.publisher = new JournalPublisher({ ...options, url: this.url }, { ...hooks, loadRows: (after, limit) => this.journal.load(after, limit) }, this.logger);
+      this.publisher = new JournalPublisher({ ...options, url: this.url }, {
+        ...hooks,
+        loadRows: (after, limit) => this.journal.load(after, limit),
+        sequencesBetween: (first, last) => this.journal.sequencesBetween(first, last),
+      }, this.logger);
     }
     if (embedded) this.logger.info({ url: this.url, thread: source ? 'worker' : 'gateway' }, 'embedded MQTT broker listening');
   }

@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   let url = setup.options.url;
   if (setup.embeddedBroker) {
     try {
-      broker = await startEmbeddedBroker(setup.embeddedBroker.host, setup.embeddedBroker.port);
+      broker = await startEmbeddedBroker(setup.embeddedBroker.host, setup.embeddedBroker.port, setup.options.window);
     } catch (error) {
       post({ type: 'failed', message: (error as Error).message });
       return;
@@ -54,6 +54,7 @@ async function main(): Promise<void> {
   const reader = new BetterSqlite3(setup.databaseFile, { readonly: true, fileMustExist: true });
   reader.pragma('busy_timeout = 5000');
   const load = reader.prepare('SELECT sequence, topic, payload, retain, received_at FROM journal WHERE sequence > ? ORDER BY sequence LIMIT ?');
+  const between = reader.prepare('SELECT sequence FROM journal WHERE sequence BETWEEN ? AND ?').pluck();
   const commandCallbacks = new Map<number, (error?: Error) => void>();
   let nextCommandId = 1;
 
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
     {
       loadRows: (after, limit): JournalRow[] =>
         (load.all(after, limit) as StoredRow[]).map((row) => ({ sequence: row.sequence, topic: row.topic, payload: row.payload, retain: row.retain === 1, receivedAt: row.received_at })),
+      sequencesBetween: (first, last) => between.all(first, last) as number[],
       acknowledged: (sequences, receivedAts) => {
         const sequenceArray = Float64Array.from(sequences);
         const receivedArray = Float64Array.from(receivedAts);

@@ -1,14 +1,20 @@
 /**
- * Publishes the journal to the broker at QoS 1, in sequence order, with at most `window` messages awaiting
- * their PUBACK. A row leaves the journal only when its PUBACK arrived (GroupCommitter.complete). Rows newer
- * than what fits in memory stay in SQLite and are read back in order, so a day-long broker outage costs disk,
- * not memory. After a reconnect MQTT.js re-sends the unacknowledged window first (with DUP set) and only then
- * reports "connect", so order holds across outages.
+ * Publishes the journal to the broker at QoS 2 (or 1), in sequence order, with at most `window` messages awaiting
+ * completion (PUBCOMP, or PUBACK at QoS 1). A row leaves the journal only once the broker completed it
+ * (GroupCommitter.complete). Rows newer than what fits in memory stay in SQLite and are read back in order, so a
+ * day-long broker outage costs disk, not memory. After a reconnect MQTT.js re-sends the uncompleted window first
+ * (with DUP set) and only then reports "connect", so order holds across outages.
+ *
+ * Exactly once at QoS 2, across crashes too: a row's packet id follows from its sequence number and its release
+ * is on disk before its PUBREL goes out (exactly-once.ts, release-log.ts). At QoS 1 a crash between the broker's
+ * PUBACK and the row's deletion publishes the row again after the restart (at least once).
  */
 import { readFileSync } from 'node:fs';
 import mqtt, { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { JournalRow } from '../store/journal';
+import { JournalOutgoingStore, JournalPacketIds, packetIdFor } from './exactly-once';
+import { ReleaseLog } from './release-log';
 
 export interface PublisherOptions {
   url: string;
@@ -18,6 +24,14 @@ export interface PublisherOptions {
   caFile?: string;
   certFile?: string;
   keyFile?: string;
+  /** 2: exactly once (needs `releaseLogFile`); 1: at least once. */
+  qos: 1 | 2;
+  /** Where QoS 2 releases are recorded (release-log.ts); null at QoS 1. */
+  releaseLogFile: string | null;
+  /** fdatasync the release log before each PUBREL (false only with the gateway's sqliteSynchronous NORMAL). */
+  releaseLogSync: boolean;
+  /** The journal's write-ahead log (release-log.ts syncs it before forgetting rows); null with sqliteSynchronous NORMAL. */
+  journalWalFile: string | null;
   window: number;
   bufferRows: number;
   /** Retained, and the last will's topic: the gateway's own status. */
@@ -32,6 +46,8 @@ export interface PublisherOptions {
 export interface PublisherHooks {
   /** Reads journal rows after a sequence number, oldest first. */
   loadRows(afterSequence: number, limit: number): JournalRow[];
+  /** Sequence numbers of the journal's rows from `first` to `last`, as committed. */
+  sequencesBetween(first: number, last: number): number[];
   /** The broker acknowledged the rows with these sequence numbers (and the arrival times of their uplinks). */
   acknowledged(sequences: ArrayLike<number>, receivedAts: ArrayLike<number>): void;
   /**
@@ -73,10 +89,20 @@ export class JournalPublisher implements Publisher {
   private subscribed = false;
   private subscribedWaiters: Array<() => void> = [];
   private lastError: string | null = null;
+  /** Publishing waits for "connect": MQTT.js first re-sends what it holds from before the reconnect. */
+  private ready = false;
+  private readonly packetIds = new JournalPacketIds();
+  private store: JournalOutgoingStore | null = null;
+  private releaseLog: ReleaseLog | null = null;
+  /** Rows released before a restart, finished by the store (PUBREL); the pump passes over them. */
+  private readonly recovered = new Set<number>();
+  /** Of those, the ones the broker has not completed yet. */
+  private recoveredOutstanding = 0;
 
   constructor(private readonly options: PublisherOptions, private readonly hooks: PublisherHooks, private readonly logger: Logger) {}
 
   start(): void {
+    const store = this.openStore();
     const clientOptions: IClientOptions = {
       clientId: this.options.clientId,
       protocolVersion: 4,
@@ -85,6 +111,10 @@ export class JournalPublisher implements Publisher {
       keepalive: 30,
       reconnectPeriod: this.options.reconnectMilliseconds ?? 1000,
       connectTimeout: 10000,
+      messageIdProvider: this.packetIds,
+      outgoingStore: store,
+      // Subscribed again on every "connect" below; MQTT.js's own re-subscription would take packet ids unasked.
+      resubscribe: false,
       will: { topic: this.options.statusTopic, payload: Buffer.from(this.options.offlinePayload), qos: 1, retain: true },
     };
     if (this.options.username) clientOptions.username = this.options.username;
@@ -98,7 +128,11 @@ export class JournalPublisher implements Publisher {
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload);
       this.hooks.message(packet.topic, payload, packet.retain === true, (error) => callback(error));
     };
+    client.on('packetreceive', (packet) => {
+      if (packet.cmd === 'connack') store.sessionPresent = packet.sessionPresent === true;
+    });
     client.on('connect', () => {
+      this.ready = true;
       this.lastError = null;
       this.logger.info({ url: redactUrl(this.options.url) }, 'connected to the MQTT broker');
       client.publish(this.options.statusTopic, this.options.statusPayload, { qos: 1, retain: true });
@@ -112,12 +146,50 @@ export class JournalPublisher implements Publisher {
       this.hooks.connectionChanged(true);
       this.pump();
     });
-    client.on('close', () => this.hooks.connectionChanged(false));
+    client.on('close', () => {
+      this.ready = false;
+      this.hooks.connectionChanged(false);
+    });
     client.on('offline', () => this.logger.warn({ inFlight: this.inFlight }, 'MQTT broker unreachable; the journal keeps every message'));
     client.on('error', (error) => {
       if (this.lastError !== error.message) this.logger.error({ error: error.message }, 'MQTT error');
       this.lastError = error.message;
     });
+  }
+
+  /** The outgoing store, with the rows released before a restart taken over (they are finished first). */
+  private openStore(): JournalOutgoingStore {
+    if (this.options.qos === 2 && this.options.releaseLogFile) {
+      this.releaseLog = new ReleaseLog(this.options.releaseLogFile, {
+        sync: this.options.releaseLogSync,
+        journalSequencesBetween: (first, last) => this.hooks.sequencesBetween(first, last),
+        journalWalFile: this.options.journalWalFile,
+      });
+    }
+    const store = new JournalOutgoingStore(this.releaseLog, {
+      recoveredCompleted: (row) => {
+        this.recoveredOutstanding--;
+        this.completed(row);
+        this.checkDrained();
+      },
+      releaseFailed: (row, error) => {
+        this.logger.error({ sequence: row.sequence, error: error.message }, 'cannot record a QoS 2 release; reconnecting to send the row again');
+        this.client?.stream?.destroy();
+      },
+    });
+    this.store = store;
+    for (const sequence of this.releaseLog?.releasedBefore ?? []) {
+      const row = this.hooks.loadRows(sequence - 1, 1)[0];
+      if (row && row.sequence === sequence) {
+        store.recover(row, this.options.qos);
+        this.recoveredOutstanding++;
+        this.recovered.add(sequence);
+      } else {
+        this.releaseLog!.completed(sequence);
+      }
+    }
+    if (this.recovered.size > 0) this.logger.info({ rows: this.recovered.size }, 'finishing QoS 2 messages released before the restart');
+    return store;
   }
 
   get connected(): boolean {
@@ -160,14 +232,22 @@ export class JournalPublisher implements Publisher {
   /** Publishes buffered rows while the window has room. */
   pump(): void {
     const client = this.client;
-    if (!client || !client.connected) return;
+    const store = this.store;
+    if (!client || !store || !this.ready || !client.connected) return;
     this.refill();
     while (this.inFlight < this.options.window && this.buffered > 0) {
       const row = this.buffer[this.bufferStart]!;
+      const packetId = packetIdFor(row.sequence);
+      // The row 65,535 before this one, or the gateway's status, still holds the id: wait for it.
+      if (this.packetIds.isInUse(packetId)) break;
       this.buffer[this.bufferStart] = undefined as unknown as JournalRow;
       this.bufferStart++;
+      if (this.recovered.delete(row.sequence)) continue;
       this.inFlight++;
-      client.publish(row.topic, row.payload, { qos: 1, retain: row.retain }, (error) => this.onPublished(row, error));
+      this.packetIds.claim(packetId);
+      store.expect(packetId, row);
+      client.publish(row.topic, row.payload, { qos: this.options.qos, retain: row.retain }, (error) => this.onPublished(row, error));
+      if (!this.packetIds.claimTaken()) this.logger.warn({ sequence: row.sequence }, 'a journal row was published without its own packet id');
       if (this.buffered === 0) this.refill();
     }
     if (this.bufferStart > 1024 && this.bufferStart * 2 > this.buffer.length) {
@@ -183,16 +263,20 @@ export class JournalPublisher implements Publisher {
       // Only when the client is being closed: the row stays in the journal and is published after a restart.
       this.logger.debug({ sequence: row.sequence, error: error.message }, 'publish abandoned');
     } else {
-      this.acknowledgedSequences.push(row.sequence);
-      this.acknowledgedReceivedAts.push(row.receivedAt);
-      if (!this.acknowledgementFlush) {
-        this.acknowledgementFlush = setImmediate(() => {
-          this.acknowledgementFlush = null;
-          this.reportAcknowledged();
-        });
-      }
+      this.completed(row);
     }
     this.pump();
+  }
+
+  private completed(row: JournalRow): void {
+    this.acknowledgedSequences.push(row.sequence);
+    this.acknowledgedReceivedAts.push(row.receivedAt);
+    if (!this.acknowledgementFlush) {
+      this.acknowledgementFlush = setImmediate(() => {
+        this.acknowledgementFlush = null;
+        this.reportAcknowledged();
+      });
+    }
   }
 
   private reportAcknowledged(): void {
@@ -204,7 +288,7 @@ export class JournalPublisher implements Publisher {
   }
 
   private checkDrained(): void {
-    if (this.inFlight > 0 || this.buffered > 0 || this.backlogInDatabase) return;
+    if (this.inFlight > 0 || this.recoveredOutstanding > 0 || this.buffered > 0 || this.backlogInDatabase) return;
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const waiter of waiters) waiter();
@@ -243,6 +327,8 @@ export class JournalPublisher implements Publisher {
       });
     }
     await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
+    this.releaseLog?.close();
+    this.releaseLog = null;
   }
 }
 

@@ -105,7 +105,7 @@ export type FromWorker =
   | { type: 'log'; level: string; fields: Record<string, unknown>; message: string }
   | { type: 'stopped' };
 
-export type ThreadHooks = Omit<PublisherHooks, 'loadRows'>;
+export type ThreadHooks = Omit<PublisherHooks, 'loadRows' | 'sequencesBetween'>;
 
 /**
  * How to start the worker: from the TypeScript source through tsx (bin/udt.js, tests), or from

@@ -34,6 +34,7 @@ export class Journal {
       append: database.prepare('INSERT INTO journal (topic, payload, retain, received_at) VALUES (?, ?, ?, ?)'),
       load: database.prepare('SELECT sequence, topic, payload, retain, received_at FROM journal WHERE sequence > ? ORDER BY sequence LIMIT ?'),
       removeRange: database.prepare('DELETE FROM journal WHERE sequence BETWEEN ? AND ?'),
+      sequencesBetween: database.prepare('SELECT sequence FROM journal WHERE sequence BETWEEN ? AND ?').pluck(),
       count: database.prepare('SELECT COUNT(*) AS count FROM journal'),
       oldest: database.prepare('SELECT MIN(received_at) AS oldest FROM journal'),
     };
@@ -60,6 +61,11 @@ export class Journal {
       retain: row.retain === 1,
       receivedAt: row.received_at,
     }));
+  }
+
+  /** Sequence numbers of the rows from `first` to `last`. */
+  sequencesBetween(first: number, last: number): number[] {
+    return this.statements.sequencesBetween.all(first, last) as number[];
   }
 
   /** Deletes published rows inside the caller's transaction. */
