@@ -23,7 +23,7 @@ import type { Downlink, DownlinkQueue } from './store/downlinks';
 import type { Journal, JournalMessage, JournalRow } from './store/journal';
 import type { ActiveDevice, DeviceRegistry } from './store/registry';
 import type { ResponseSequence } from './store/response-sequence';
-import { eventJson, MappedUplink, mapUplink, mergeState, readingJson, readingSenml, stateJson, UplinkMappingError } from './uplink-mapping';
+import { eventJson, isoArrivalTime, MappedUplink, mapUplink, mergeState, readingJson, readingSenml, stateJson, UplinkMappingError } from './uplink-mapping';
 
 export interface UplinkHandlerDependencies {
   config: GatewayConfig;
@@ -217,7 +217,7 @@ export class UplinkHandler {
     }
     // The twin follows every change; when only "last seen" moved, at most every stateRefreshSeconds.
     if (stateChanged || device.statePublishedAt === 0 || receivedAt - device.statePublishedAt >= config.stateRefreshSeconds * 1000) {
-      const twin = { ...device.state, lastSeen: new Date(receivedAt).toISOString(), lastReadingId: device.lastReadingId >= 0 ? device.lastReadingId : undefined };
+      const twin = { ...device.state, lastSeen: isoArrivalTime(receivedAt), lastReadingId: device.lastReadingId >= 0 ? device.lastReadingId : undefined };
       messages.push({ topic: topics.state(device.imei), payload: Buffer.from(stateJson(device.imei, twin)), retain: true, receivedAt });
       device.statePublishedAt = receivedAt;
     }

@@ -137,10 +137,45 @@ export function mapUplink(records: SenmlRecord[], channels: Channel[], lastReadi
   return { readings, events, state, duplicates: duplicateIds.size, highestReadingId };
 }
 
+/** 10000-01-01T00:00:00Z: below it (and from 1970) toISOString's text up to the seconds has a fixed width. */
+const FOUR_DIGIT_YEARS_END = 253402300800000;
+/** The range of Date (ECMAScript TimeClip). */
+const DATE_LIMIT = 8.64e15;
+
+/**
+ * ISO 8601 text of a time in milliseconds, exactly as Date.prototype.toISOString writes it. toISOString costs
+ * about a microsecond, and the times of one second share their text up to the milliseconds, so the text of the
+ * last second seen is kept (each use keeps its own instance: arrival times and reading times each come in runs).
+ */
+export class IsoTimeText {
+  private second = NaN;
+  private prefix = '';
+
+  of(milliseconds: number): string {
+    if (!(milliseconds >= 0 && milliseconds < FOUR_DIGIT_YEARS_END) || milliseconds !== Math.floor(milliseconds)) return new Date(milliseconds).toISOString();
+    const second = Math.floor(milliseconds / 1000);
+    if (second !== this.second) {
+      // "YYYY-MM-DDTHH:MM:SS."
+      this.prefix = new Date(second * 1000).toISOString().slice(0, 20);
+      this.second = second;
+    }
+    const fraction = milliseconds - second * 1000;
+    return this.prefix + (fraction < 10 ? '00' : fraction < 100 ? '0' : '') + fraction + 'Z';
+  }
+}
+
+const readingTimes = new IsoTimeText();
+const arrivalTimes = new IsoTimeText();
+
+/** A reading's time (seconds since the epoch); the epoch when it is beyond what a Date holds. */
 export function isoTime(seconds: number): string {
   const milliseconds = Math.round(seconds * 1000);
-  const date = new Date(milliseconds);
-  return Number.isFinite(date.getTime()) ? date.toISOString() : new Date(0).toISOString();
+  return readingTimes.of(Math.abs(milliseconds) <= DATE_LIMIT ? milliseconds : 0);
+}
+
+/** When the gateway received an uplink (milliseconds since the epoch). */
+export function isoArrivalTime(milliseconds: number): string {
+  return arrivalTimes.of(milliseconds);
 }
 
 function jsonValue(value: PublishedValue): Record<string, unknown> {
@@ -162,7 +197,7 @@ export function readingJson(device: string, reading: MappedReading, state: Devic
     device,
     readingId: reading.readingId,
     time: isoTime(reading.time),
-    receivedAt: new Date(receivedAt).toISOString(),
+    receivedAt: isoArrivalTime(receivedAt),
     values,
   };
   if (state.signal) payload.signal = state.signal;
@@ -197,7 +232,7 @@ export function eventJson(device: string, event: MappedEvent, receivedAt: number
     type: event.type,
     readingId: event.readingId,
     time: isoTime(event.time),
-    receivedAt: new Date(receivedAt).toISOString(),
+    receivedAt: isoArrivalTime(receivedAt),
     ...jsonValue(event.value),
   });
 }

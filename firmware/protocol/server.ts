@@ -7,7 +7,7 @@ import { utf8Encode } from './bytes';
 import { CoapCode, CoapMessage, CoapOption, CoapOptionEntry, CoapTypes, decodeCoap, encodeCoap, encodeUintOption } from './coap';
 import { isProtocolError } from './errors';
 import { OscoreContext } from './oscore-context';
-import { OscoreContextLookup, OscoreRejectReason, protectResponse, RequestBinding, unprotectRequest } from './oscore';
+import { OscoreContextLookup, OscoreRejectReason, protectResponse, RequestBinding, unprotectRequest, UnprotectedRequest } from './oscore';
 import { decodeUplink, DecodedUplink, DownlinkMessage, encodeDownlink } from './uplink';
 
 export type UplinkRejectReason =
@@ -43,6 +43,11 @@ function rejected(reason: UplinkRejectReason, detail: string, coap: CoapMessage 
   return { ok: false, reason: reason, detail: detail, coap: coap, context: null, binding: null };
 }
 
+/** A request that authenticated but is refused: its context and binding let the error response be protected. */
+function rejectedAuthenticated(reason: UplinkRejectReason, detail: string, coap: CoapMessage, unprotected: UnprotectedRequest): RejectedUplink {
+  return { ok: false, reason: reason, detail: detail, coap: coap, context: unprotected.context, binding: unprotected.binding };
+}
+
 export function receiveUplink(datagram: Uint8Array, lookup: OscoreContextLookup): AcceptedUplink | RejectedUplink {
   try {
     return receive(datagram, lookup);
@@ -68,15 +73,12 @@ function receive(datagram: Uint8Array, lookup: OscoreContextLookup): AcceptedUpl
   const unprotected = unprotectRequest(coap, lookup);
   if (!unprotected.ok) return rejected(unprotected.reason, unprotected.detail, coap);
   const request = unprotected.request;
-  const authenticated = function (reason: UplinkRejectReason, detail: string): RejectedUplink {
-    return { ok: false, reason: reason, detail: detail, coap: coap, context: unprotected.context, binding: unprotected.binding };
-  };
-  if (request.code !== CoapCode.Post) return authenticated('wrong-method', 'uplink must be a POST');
+  if (request.code !== CoapCode.Post) return rejectedAuthenticated('wrong-method', 'uplink must be a POST', coap, unprotected);
   let uplink: DecodedUplink;
   try {
     uplink = decodeUplink(request.payload);
   } catch (error) {
-    if (isProtocolError(error)) return authenticated('malformed-payload', error.message);
+    if (isProtocolError(error)) return rejectedAuthenticated('malformed-payload', error.message, coap, unprotected);
     throw error;
   }
   return { ok: true, context: unprotected.context, binding: unprotected.binding, coap: coap, uplink: uplink };

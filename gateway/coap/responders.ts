@@ -13,6 +13,11 @@ import { CONTENT_FORMAT_CBOR, plainErrorResponse, plainResponse } from './plain'
 
 export const SERVICE_UNAVAILABLE_RETRY_SECONDS = 10;
 
+/** The codec's bytes as a Buffer without copying them (the codec hands over arrays it no longer uses). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
 export interface Responder {
   downlink(message: DownlinkMessage): Buffer;
   /** An application error (deterministic for a given request, so a repeat costs no fresh nonce use). */
@@ -41,12 +46,12 @@ export class OscoreResponder implements Responder {
   ) {}
 
   downlink(message: DownlinkMessage): Buffer {
-    return Buffer.from(buildDownlinkResponse(this.accepted, message, false));
+    return asBuffer(buildDownlinkResponse(this.accepted, message, false));
   }
 
   error(code: number, text: string): Buffer {
     const accepted = this.accepted;
-    return Buffer.from(buildProtectedErrorResponse(accepted.context, accepted.binding, accepted.coap, code, text));
+    return asBuffer(buildProtectedErrorResponse(accepted.context, accepted.binding, accepted.coap, code, text));
   }
 
   /**
@@ -74,7 +79,7 @@ export class OscoreResponder implements Responder {
     const accepted = this.accepted;
     const context = { ...accepted.context, sequence: this.responseSequence.sequence };
     const code = CoapCode.ServiceUnavailable;
-    return Buffer.from(buildProtectedErrorResponse(context, accepted.binding, accepted.coap, code, diagnostic, SERVICE_UNAVAILABLE_RETRY_SECONDS, true, this.messageIds.next()));
+    return asBuffer(buildProtectedErrorResponse(context, accepted.binding, accepted.coap, code, diagnostic, SERVICE_UNAVAILABLE_RETRY_SECONDS, true, this.messageIds.next()));
   }
 }
 
@@ -107,7 +112,7 @@ export class PlainResponder implements Responder {
   private plainUnavailable(text: string): Buffer {
     const request = this.request;
     const confirmable = request.type === CoapTypes.Confirmable;
-    return Buffer.from(
+    return asBuffer(
       encodeCoap({
         type: confirmable ? CoapTypes.Acknowledgement : CoapTypes.NonConfirmable,
         code: CoapCode.ServiceUnavailable,

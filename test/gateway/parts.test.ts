@@ -13,7 +13,7 @@ import { GroupCommitter } from '../../gateway/store/committer';
 import { databaseFile, openDatabase } from '../../gateway/store/database';
 import { Journal } from '../../gateway/store/journal';
 import { DeviceRegistry, kidFromNumber } from '../../gateway/store/registry';
-import { mapUplink, readingSenml, UplinkMappingError } from '../../gateway/uplink-mapping';
+import { IsoTimeText, isoTime, mapUplink, readingSenml, UplinkMappingError } from '../../gateway/uplink-mapping';
 import { temporaryDirectory, testImei } from './support/harness';
 
 describe('gateway parts', () => {
@@ -172,6 +172,38 @@ describe('gateway parts', () => {
     it('resolves times below 2^28 relative to the arrival time (RFC 8428 Section 4.5.3)', () => {
       const mapped = mapUplink([{ baseReadingId: 1, baseTime: -30, value: 1 }], channels, -1, 2_000_000_000);
       assert.equal(mapped.readings[0]!.time, 2_000_000 - 30);
+    });
+
+    it('writes times as toISOString does, over the whole Date range, in runs within a second and across seconds', () => {
+      const text = new IsoTimeText();
+      const outcome = (write: () => string): string => {
+        try {
+          return write();
+        } catch (error) {
+          return (error as Error).name;
+        }
+      };
+      const time = fc.oneof(
+        fc.integer({ min: -8.64e15, max: 8.64e15 }),
+        fc.integer({ min: 253402300790000, max: 253402300810000 }),
+        fc.integer({ min: -2000, max: 2000 }),
+        fc.double({ min: -1e13, max: 1e13, noNaN: true }),
+      );
+      fc.assert(
+        fc.property(time, fc.array(fc.integer({ min: 0, max: 1500 }), { maxLength: 8 }), (start, steps) => {
+          let milliseconds = start;
+          for (const step of [0, ...steps]) {
+            milliseconds += step;
+            if (outcome(() => text.of(milliseconds)) !== outcome(() => new Date(milliseconds).toISOString())) return false;
+          }
+          return true;
+        }),
+        { numRuns: 2000 },
+      );
+      assert.throws(() => text.of(NaN), RangeError);
+      assert.equal(isoTime(1_800_000_000.1234), '2027-01-15T08:00:00.123Z');
+      assert.equal(isoTime(Infinity), '1970-01-01T00:00:00.000Z');
+      assert.equal(isoTime(9e12), '1970-01-01T00:00:00.000Z');
     });
 
     it('refuses packs it cannot resolve', () => {
