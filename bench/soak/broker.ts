@@ -15,6 +15,7 @@ import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { killWithParent } from '../../test/support/child-reaper';
 import { findExecutable } from '../../test/gateway/support/mosquitto';
 
 export type BrokerKind = 'mosquitto' | 'aedes';
@@ -90,11 +91,11 @@ export class SoakBroker {
       if (process.getuid?.() === 0) lines.push('user root');
       const configFile = path.join(this.directory, 'soak-broker.conf');
       writeFileSync(configFile, lines.join('\n') + '\n');
-      child = spawn(this.binary!, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+      child = killWithParent(spawn(this.binary!, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] }));
       child.stderr!.on('data', (data: Buffer) => this.note(data.toString()));
     } else {
       const entry = path.join(__dirname, 'aedes-process.ts');
-      child = spawn(process.execPath, ['--require', 'tsx/cjs', entry, String(this.port)], { stdio: ['pipe', 'pipe', 'pipe'], cwd: path.resolve(__dirname, '..', '..') });
+      child = killWithParent(spawn(process.execPath, ['--require', 'tsx/cjs', entry, String(this.port)], { stdio: ['pipe', 'pipe', 'pipe'], cwd: path.resolve(__dirname, '..', '..') }));
       child.stderr!.on('data', (data: Buffer) => this.note(data.toString()));
       createInterface({ input: child.stdout! }).on('line', (line) => this.note(line));
     }

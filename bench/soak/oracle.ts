@@ -1,16 +1,14 @@
 /**
  * The soak's oracle: an MQTT consumer of everything the gateway publishes for terminals (`udt/+/up` and
- * `udt/+/event/+`, QoS 1, a persistent session so a broker restart does not drop what is queued for it), and the
+ * `udt/+/event/+`, QoS 2, a persistent session so a broker restart does not drop what is queued for it), and the
  * judge of what it received against what the models produced:
  *
  * - every reading id a terminal's journal made (1..N, the terminal's ids are contiguous) appears on MQTT; an id
  *   still waiting in the terminal's own journal at the end is reported apart (it is not lost: the terminal keeps
  *   it until the gateway acknowledges it), an id missing otherwise is lost;
- * - each (device, reading id) is published once. Extra copies whose bytes are identical to the first are the same
- *   journal row published again (MQTT QoS 1 is at least once: a gateway killed between the broker's PUBACK and
- *   its own bookkeeping, or a broker restarted before it acknowledged); they are counted apart, by cause, because
- *   every consumer drops them by `device` + `readingId` (docs/mqtt.md). Copies that differ in any byte (another
- *   `receivedAt`, another value) are duplicates: the gateway stored the reading twice;
+ * - each (device, reading id) arrives once. Every extra copy is a duplicate. They are told apart for the report:
+ *   copies that differ in any byte (another `receivedAt`, another value: the gateway stored the reading twice), and
+ *   byte-identical copies (the same journal row published again), by the fault just before them;
  * - every meter reading carries exactly the four values of one poll of that terminal's meter, polls in reading-id
  *   order, no poll under two ids; and every poll of the meter is delivered unless the power went within seconds
  *   after it (the reading was never committed to flash: the cut tore that very write, see commitWindowMs);
@@ -128,7 +126,7 @@ export class SoakOracle {
   }
 
   subscribe(): Promise<unknown> {
-    return this.client!.subscribeAsync(['udt/+/up', 'udt/+/event/+'], { qos: 1 });
+    return this.client!.subscribeAsync(['udt/+/up', 'udt/+/event/+'], { qos: 2 });
   }
 
   get connected(): boolean {

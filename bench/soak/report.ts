@@ -49,13 +49,13 @@ export interface SoakVerdict {
 
 /**
  * Lost counts every reading id missing on MQTT, every meter poll never delivered and every reading a terminal
- * dropped. Duplicated counts copies that differ from the first, and identical copies no gateway kill or broker
- * restart explains (MQTT's at-least-once excuses a copy only right after one of those).
+ * dropped. Duplicated counts every copy after the first, identical or not: the gateway publishes at QoS 2 and the
+ * oracle subscribes at QoS 2, so each reading must arrive exactly once, through every kill and restart.
  */
 export function verdict(report: SoakReport): SoakVerdict {
   const oracle = report.oracle;
   const lost = oracle.lost + oracle.meter.lost + oracle.droppedByTerminals;
-  const duplicated = oracle.duplicated + oracle.redelivered.other;
+  const duplicated = oracle.duplicated + oracle.redelivered.total;
   const problems: string[] = [];
   if (lost > 0) problems.push(`lost ${lost}`);
   if (duplicated > 0) problems.push(`duplicated ${duplicated}`);
@@ -80,8 +80,8 @@ export function formatReport(report: SoakReport): string {
       `foreign ${oracle.foreign}; dropped by full terminal journals ${oracle.droppedByTerminals}`,
     `  meter polls ${number(oracle.meter.polls)}: delivered with their exact values ${number(oracle.meter.delivered)}, never committed (the power cut tore the reading's journal write, at most ${(oracle.meter.longestPollToCutMs / 1000).toFixed(2)} s after the poll) ${oracle.meter.notCommittedPowerCut}, ` +
       `after the end ${oracle.meter.afterHorizon}, lost ${oracle.meter.lost}`,
-    `  identical redeliveries (same journal row again; consumers drop them by device + readingId): ${redelivered.total} ` +
-      `(after a gateway SIGKILL ${redelivered.afterGatewayKill}, after a broker restart ${redelivered.afterBrokerRestart}, resent by the broker ${redelivered.brokerResend}; unexplained, counted as duplicated: ${redelivered.other})`,
+    `  duplicated: stored twice (copies that differ) ${oracle.duplicated}; the same journal row again (identical copies) ${redelivered.total} ` +
+      `(after a gateway SIGKILL ${redelivered.afterGatewayKill}, after a broker restart ${redelivered.afterBrokerRestart}, resent by the broker ${redelivered.brokerResend}, other ${redelivered.other})`,
     '',
     'faults injected:',
     `  gateway SIGKILLs ${injected.gatewayKills} (restarts ${injected.gatewayRestarts}); broker restarts ${injected.brokerRestarts} (down ${injected.brokerDownVirtualMinutes.join(', ')} virtual minutes)`,

@@ -5,6 +5,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { killWithParent } from '../../support/child-reaper';
 
 const repositoryRoot = path.resolve(__dirname, '..', '..', '..');
 let bundled: string | null = null;
@@ -42,10 +43,12 @@ export interface GatewayChild {
 
 /** Starts `udt gateway <arguments>` from the bundle; logs (JSON lines) are collected. */
 export function spawnGateway(bundle: string, gatewayArguments: string[], environment: NodeJS.ProcessEnv = {}): GatewayChild {
-  const child = spawn(process.execPath, [bundle, 'gateway', '--log-level', 'info', ...gatewayArguments], {
-    env: { ...process.env, NODE_PATH: path.join(repositoryRoot, 'node_modules'), ...environment },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = killWithParent(
+    spawn(process.execPath, [bundle, 'gateway', '--log-level', 'info', ...gatewayArguments], {
+      env: { ...process.env, NODE_PATH: path.join(repositoryRoot, 'node_modules'), ...environment },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const output: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const ready = new Promise<Record<string, unknown>>((resolve, reject) => {

@@ -3,6 +3,7 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createServer, AddressInfo } from 'node:net';
 import path from 'node:path';
+import { killWithParent } from '../../support/child-reaper';
 
 /** Looks on PATH, then in /usr/sbin (where Debian puts it, often not on a user's PATH). */
 export function findExecutable(name: string, extraDirectories: string[] = ['/usr/sbin', '/usr/local/sbin']): string | null {
@@ -55,7 +56,7 @@ export class Mosquitto {
     if (options.tls) lines.push(`cafile ${options.tls.caFile}`, `certfile ${options.tls.certFile}`, `keyfile ${options.tls.keyFile}`);
     const configFile = path.join(options.directory, `mosquitto-${options.port}.conf`);
     writeFileSync(configFile, lines.join('\n') + '\n');
-    const child = spawn(binary, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = killWithParent(spawn(binary, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] }));
     const log: string[] = [];
     child.stderr!.on('data', (data: Buffer) => log.push(data.toString()));
     return new Mosquitto(child, options, log);
