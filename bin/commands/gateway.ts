@@ -29,6 +29,7 @@ interface RunOptions extends CommonOptions {
   mqttCa?: string;
   mqttCert?: string;
   mqttKey?: string;
+  mqttQos?: string;
   brokerHost?: string;
   brokerPort?: string;
   httpHost?: string;
@@ -51,6 +52,7 @@ function resolveConfig(options: RunOptions): GatewayConfig {
     mqttCaFile: options.mqttCa,
     mqttCertFile: options.mqttCert,
     mqttKeyFile: options.mqttKey,
+    mqttQos: options.mqttQos,
     brokerHost: options.brokerHost,
     brokerPort: options.brokerPort,
     httpHost: options.httpHost,
@@ -114,6 +116,7 @@ export function registerGatewayCommand(program: Command): void {
     .option('--mqtt-ca <file>', 'CA certificate (PEM) for mqtts://')
     .option('--mqtt-cert <file>', 'client certificate (PEM) for mqtts://')
     .option('--mqtt-key <file>', 'client key (PEM) for mqtts://')
+    .option('--mqtt-qos <qos>', '2 (default): each message reaches the broker exactly once, across gateway crashes too; 1: at least once')
     .option('--broker-host <address>', 'embedded broker listen address (default 127.0.0.1)')
     .option('--broker-port <port>', 'embedded broker listen port (default 1883)')
     .option('--http-host <address>', '/metrics and /health listen address (default 127.0.0.1)')

@@ -62,5 +62,8 @@ describe('udt gateway provision / list / revoke (the CLI, next to a running gate
   it('explains bad input', async () => {
     const result = await run(process.execPath, [udt, 'gateway', 'provision', '--data-dir', directory.path, '--imei', '12345']).catch((error: { stderr: string }) => error);
     assert.match((result as { stderr: string }).stderr, /IMEI must be 15 digits/);
+    const badQos = await run(process.execPath, [udt, 'gateway', '--data-dir', directory.path, '--mqtt-qos', '0']).catch((error: { stderr: string; code: number }) => error);
+    assert.match((badQos as { stderr: string }).stderr, /mqttQos must be 1 or 2/);
+    assert.notEqual((badQos as { code: number }).code, 0);
   });
 });
