@@ -45,7 +45,9 @@ describe('soak (short): the whole system under every fault at once loses nothing
     assert.deepEqual(injected.driftPpm, { minimum: -options.driftPpm, maximum: options.driftPpm });
     // Clocks stay right under loss: a gateway answer that comes after a retransmission (maybe the cached first
     // answer, with its old time) does not set the clock. Before that rule: -20 s at the end, readings 62 s early.
-    assert.ok(injected.clockErrorSeconds.minimum >= -5 && injected.clockErrorSeconds.maximum <= 5, JSON.stringify(injected.clockErrorSeconds));
+    // And the gateway's time is taken as of the middle of the round trip (NB-IoT round trips take seconds): before
+    // that, -4.8 to +0.8 s (quick) and -4.7 to +5.4 s (full); after, -2 to +2 s (the terminal's tolerance is 2 s).
+    assert.ok(injected.clockErrorSeconds.minimum >= -4 && injected.clockErrorSeconds.maximum <= 4, JSON.stringify(injected.clockErrorSeconds));
     const timeError = report.oracle.readingTimeErrorSeconds;
     assert.ok(timeError.minimum >= -15 && timeError.maximum <= 15, JSON.stringify(timeError));
     const uplinkLoss = report.radio.uplinkLost / report.radio.uplinkDatagrams;
