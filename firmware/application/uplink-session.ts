@@ -77,8 +77,6 @@ type ExchangeOutcome = 'ok' | 'idle' | 'failed';
 export class UplinkSession {
   /** The attempt (0 = the first datagram) whose answer arrived, for the last exchange. */
   private answeredAttempt = 0;
-  /** Uptime (ms) when the modem took the exchange's first datagram. */
-  private firstSentAt = 0;
   readonly statistics: SessionStatistics = { cycles: 0, exchanges: 0, failures: 0, consecutiveFailures: 0, retransmissions: 0, readingsSent: 0, lastSuccess: -1, lastError: '' };
   private results: CommandResult[] = [];
   private running = false;
@@ -251,10 +249,7 @@ export class UplinkSession {
     const timeout = ACK_TIMEOUT_MILLISECONDS * (1 + Math.random() * (ACK_RANDOM_FACTOR - 1)) * (1 << attempt);
     return deps.supervisor
       .run('uplink', () => deps.modem.sendDatagram(request.datagram, { releaseAfter: 'reply' }))
-      .then(() => {
-        if (attempt === 0) this.firstSentAt = deps.clock.now();
-        return this.waitForResponse(request, timeout);
-      })
+      .then(() => this.waitForResponse(request, timeout))
       .then((result) => {
         if (result) this.answeredAttempt = attempt;
         if (result || attempt >= MAX_RETRANSMIT) return result;
@@ -305,10 +300,8 @@ export class UplinkSession {
       deps.journal.acknowledge(downlink.acknowledgedReadingId < lastId ? downlink.acknowledgedReadingId : lastId);
     }
     // After a retransmission the answer may come from the gateway's cache of the first one, with the time of that
-    // first answer (seconds to minutes old): only a first-attempt answer sets the clock. The gateway read its clock
-    // between our send and its answer (NB-IoT round trips take seconds): take the middle of the round trip, and the
-    // middle of the gateway's whole second.
-    if (downlink.time !== null && this.answeredAttempt === 0) deps.time.learn('gateway', downlink.time + 0.5 + (deps.clock.now() - this.firstSentAt) / 2000);
+    // first answer (seconds to minutes old): only a first-attempt answer sets the clock.
+    if (downlink.time !== null && this.answeredAttempt === 0) deps.time.learn('gateway', downlink.time + 0.5);
     const acknowledged = downlink.acknowledgedCommandResults;
     this.results = this.results.filter((pending) => acknowledged.indexOf(pending.commandId) < 0);
     this.statistics.readingsSent += readingCount;
