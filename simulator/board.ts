@@ -79,7 +79,7 @@ export class VirtualBoard extends EventEmitter implements BoardServices {
   private state: PowerState = 'off';
   private hung = false;
   private rtcOffset = 0;
-  private watchdog: { timeout: number; automatic: boolean; eventId: number | null } | null = null;
+  private watchdog: { timeout: number; automatic: boolean; eventId: number | null; bite: () => void } | null = null;
   private bootEventId: number | null = null;
   private readonly sources: PowerSource[] = [];
   private consoleText = '';
@@ -300,7 +300,17 @@ export class VirtualBoard extends EventEmitter implements BoardServices {
       return;
     }
     this.disarmWatchdog();
-    this.watchdog = { timeout: Math.max(1, timeoutMilliseconds), automatic, eventId: null };
+    const watchdog: NonNullable<typeof this.watchdog> = {
+      timeout: Math.max(1, timeoutMilliseconds),
+      automatic,
+      eventId: null,
+      bite: () => {
+        watchdog.eventId = null;
+        this.emit('watchdog', { time: this.clock.now() });
+        this.reset('watchdog');
+      },
+    };
+    this.watchdog = watchdog;
     this.watchdogKick();
   }
 
@@ -308,11 +318,7 @@ export class VirtualBoard extends EventEmitter implements BoardServices {
     const watchdog = this.watchdog;
     if (!watchdog) return;
     if (watchdog.eventId !== null) this.clock.cancel(watchdog.eventId);
-    watchdog.eventId = this.clock.schedule(watchdog.timeout, () => {
-      watchdog.eventId = null;
-      this.emit('watchdog', { time: this.clock.now() });
-      this.reset('watchdog');
-    });
+    watchdog.eventId = this.clock.schedule(watchdog.timeout, watchdog.bite);
   }
 
   watchdogAutomatic(): boolean {

@@ -165,39 +165,46 @@ export class VirtualClock {
     });
   }
 
-  private less(a: EventEntry, b: EventEntry): boolean {
-    return a.at < b.at || (a.at === b.at && a.sequence < b.sequence);
-  }
-
+  // Sift with a hole instead of swapping pairs: a destructuring swap allocates, and this runs for every event.
   private push(entry: EventEntry): void {
     const heap = this.heap;
+    let index = heap.length;
     heap.push(entry);
-    let index = heap.length - 1;
     while (index > 0) {
-      const parent = (index - 1) >> 1;
-      if (!this.less(heap[index]!, heap[parent]!)) break;
-      [heap[index], heap[parent]] = [heap[parent]!, heap[index]!];
-      index = parent;
+      const parentIndex = (index - 1) >> 1;
+      const parent = heap[parentIndex]!;
+      if (!(entry.at < parent.at || (entry.at === parent.at && entry.sequence < parent.sequence))) break;
+      heap[index] = parent;
+      index = parentIndex;
     }
+    heap[index] = entry;
   }
 
   private pop(): EventEntry | undefined {
     const heap = this.heap;
     const top = heap[0];
     const last = heap.pop();
-    if (heap.length > 0 && last) {
-      heap[0] = last;
+    const length = heap.length;
+    if (length > 0 && last) {
       let index = 0;
       for (;;) {
         const left = index * 2 + 1;
+        if (left >= length) break;
         const right = left + 1;
-        let smallest = index;
-        if (left < heap.length && this.less(heap[left]!, heap[smallest]!)) smallest = left;
-        if (right < heap.length && this.less(heap[right]!, heap[smallest]!)) smallest = right;
-        if (smallest === index) break;
-        [heap[index], heap[smallest]] = [heap[smallest]!, heap[index]!];
-        index = smallest;
+        let child = left;
+        let smallest = heap[left]!;
+        if (right < length) {
+          const other = heap[right]!;
+          if (other.at < smallest.at || (other.at === smallest.at && other.sequence < smallest.sequence)) {
+            child = right;
+            smallest = other;
+          }
+        }
+        if (!(smallest.at < last.at || (smallest.at === last.at && smallest.sequence < last.sequence))) break;
+        heap[index] = smallest;
+        index = child;
       }
+      heap[index] = last;
     }
     return top;
   }

@@ -54,17 +54,22 @@ function push(out: number[], value: unknown, depth: number): void {
 }
 
 export function toByteArray(...values: unknown[]): Uint8Array {
+  // The common cases (one string, one Uint8Array) without the element-by-element path; same bytes.
+  if (values.length === 1) {
+    const value = values[0];
+    if (typeof value === 'string') return latin1ToBytes(value);
+    if (value !== null && typeof value === 'object' && Object.prototype.toString.call(value) === '[object Uint8Array]' && isView(value)) {
+      return new Uint8Array(value as Uint8Array);
+    }
+  }
   const out: number[] = [];
   for (const value of values) push(out, value, 0);
   return Uint8Array.from(out);
 }
 
 export function bytesToLatin1(bytes: Uint8Array): string {
-  let text = '';
-  for (let index = 0; index < bytes.length; index += 4096) {
-    text += String.fromCharCode.apply(null, Array.from(bytes.subarray(index, index + 4096)));
-  }
-  return text;
+  if (bytes.length > 256) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
 }
 
 export function latin1ToBytes(text: string): Uint8Array {

@@ -60,6 +60,8 @@ export interface BoardServices {
   createCrypto(session: EspruinoSession): unknown;
 }
 
+const hostTypedArraySet = Uint8Array.prototype.set;
+
 /** Constructors and helpers of the sandbox's realm: values handed to firmware must come from its realm. */
 export class Realm {
   private readonly global: Record<string, unknown>;
@@ -85,7 +87,8 @@ export class Realm {
   bytes(data: ArrayLike<number>): Uint8Array {
     const Constructor = this.global.Uint8Array as Uint8ArrayConstructor;
     const result = new Constructor(data.length);
-    for (let index = 0; index < data.length; index++) result[index] = data[index]!;
+    // The host realm's set works on the sandbox's typed arrays (a block copy when `data` is a typed array).
+    hostTypedArraySet.call(result, data);
     return result;
   }
 
@@ -101,7 +104,7 @@ export class Realm {
 
   object(properties: Record<string, unknown>): Record<string, unknown> {
     const result = new (this.global.Object as ObjectConstructor)() as Record<string, unknown>;
-    for (const [key, value] of Object.entries(properties)) result[key] = value;
+    for (const key in properties) if (Object.prototype.hasOwnProperty.call(properties, key)) result[key] = properties[key];
     return result;
   }
 
@@ -197,7 +200,11 @@ export class EspruinoSession {
     if (typeof fn === 'string') {
       this.evaluate(fn, 'timeout');
     } else if (typeof fn === 'function') {
-      this.guard(() => this.sandbox.invoke(fn, thisArg, args, this.board.options.hangTimeoutMs || undefined));
+      try {
+        this.sandbox.invoke(fn, thisArg, args, this.board.options.hangTimeoutMs || undefined);
+      } catch (error) {
+        this.handleThrown(error);
+      }
     }
     this.finishEvent();
   }
@@ -208,7 +215,7 @@ export class EspruinoSession {
     // Espruino's lexer reads pretokenised source (token bytes from 128 up) wherever it reads source.
     if (isPretokenised(code)) {
       try {
-        code = detokenise(code);
+        code = detokeniseCached(code);
       } catch (error) {
         this.print(`Uncaught SyntaxError: ${(error as Error).message}\n    at ${filename}\n`);
         return { failed: true };
@@ -258,16 +265,34 @@ export class EspruinoSession {
       run();
       return true;
     } catch (error) {
-      if (error instanceof BoardHalt || error instanceof PowerCutSignal) return false;
-      if (!this.isAlive) return false;
-      if ((error as { code?: string })?.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
-        this.board.reportHang();
-        return false;
-      }
-      this.reportUncaught(error);
+      this.handleThrown(error);
       return false;
     }
   }
+
+  /** What escaped a callback or script: a halt ends quietly, a timeout is a hang, anything else is reported. */
+  private handleThrown(error: unknown): void {
+    if (error instanceof BoardHalt || error instanceof PowerCutSignal) return;
+    if (!this.isAlive) return;
+    if ((error as { code?: string })?.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
+      this.board.reportHang();
+      return;
+    }
+    this.reportUncaught(error);
+  }
+}
+
+/** Every boot of every terminal of a fleet reads the same image: detokenise each distinct one once. */
+const detokenised = new Map<string, string>();
+
+function detokeniseCached(code: string): string {
+  let text = detokenised.get(code);
+  if (text === undefined) {
+    text = detokenise(code);
+    if (detokenised.size >= 8) detokenised.clear();
+    detokenised.set(code, text);
+  }
+  return text;
 }
 
 export function describeError(error: unknown): string {

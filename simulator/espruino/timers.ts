@@ -16,6 +16,8 @@ interface Timer {
   interval: number | null;
   /** Virtual time the timer is due (intervals re-arm from it, so they do not drift). */
   due: number;
+  /** The clock action, made once per timer (an interval re-arms it every period). */
+  fire: () => void;
 }
 
 export function createTimers(session: EspruinoSession): Record<string, unknown> {
@@ -24,16 +26,8 @@ export function createTimers(session: EspruinoSession): Record<string, unknown> 
   let nextId = 1;
   const realm = session.realm;
 
-  const arm = (id: number, timer: Timer): void => {
-    timer.eventId = session.schedule(timer.due - clock.now(), () => {
-      if (!timers.has(id)) return;
-      if (timer.interval === null) timers.delete(id);
-      else {
-        timer.due += timer.interval;
-        arm(id, timer);
-      }
-      session.invoke(timer.callback, undefined, timer.args);
-    });
+  const arm = (timer: Timer): void => {
+    timer.eventId = session.schedule(timer.due - clock.now(), timer.fire);
   };
 
   const add = (callback: unknown, milliseconds: unknown, args: unknown[], repeat: boolean): number => {
@@ -43,9 +37,24 @@ export function createTimers(session: EspruinoSession): Record<string, unknown> 
     if (!(delay >= 0)) delay = 0;
     if (repeat && delay < minimumInterval) delay = minimumInterval;
     const id = nextId++;
-    const timer: Timer = { eventId: 0, callback, args, interval: repeat ? delay : null, due: clock.now() + delay };
+    const timer: Timer = {
+      eventId: 0,
+      callback,
+      args,
+      interval: repeat ? delay : null,
+      due: clock.now() + delay,
+      fire: () => {
+        if (!timers.has(id)) return;
+        if (timer.interval === null) timers.delete(id);
+        else {
+          timer.due += timer.interval;
+          arm(timer);
+        }
+        session.invoke(timer.callback, undefined, timer.args);
+      },
+    };
     timers.set(id, timer);
-    arm(id, timer);
+    arm(timer);
     return id;
   };
 
@@ -89,7 +98,7 @@ export function createTimers(session: EspruinoSession): Record<string, unknown> 
       session.cancel(timer.eventId);
       timer.interval = interval;
       timer.due = clock.now() + interval;
-      arm(id as number, timer);
+      arm(timer);
     },
     getTime(): number {
       return session.board.rtcMilliseconds() / 1000;

@@ -83,18 +83,22 @@ export class McuPower {
     return this.mcu.sleepsDeeplyByItself || this.deepSleep;
   }
 
-  private sleepCurrent(): { current: number; bucket: 'sleep' | 'deepSleep' } {
+  /** True when the MCU sleeps in its deep mode (and is counted under deepSleep) while idle. */
+  private sleepsDeeply(): boolean {
+    if (this.mcu.sleepsDeeplyByItself) return !(this.uart && this.mcu.currents.sleepWithUart !== undefined);
+    return this.deepSleep;
+  }
+
+  private sleepCurrent(): number {
     const currents = this.mcu.currents;
-    if (this.mcu.sleepsDeeplyByItself) {
-      return this.uart && currents.sleepWithUart !== undefined ? { current: currents.sleepWithUart, bucket: 'sleep' } : { current: currents.deepSleep, bucket: 'deepSleep' };
-    }
-    return this.deepSleep ? { current: currents.deepSleep, bucket: 'deepSleep' } : { current: currents.sleep, bucket: 'sleep' };
+    if (this.mcu.sleepsDeeplyByItself) return this.uart && currents.sleepWithUart !== undefined ? currents.sleepWithUart : currents.deepSleep;
+    return this.deepSleep ? currents.deepSleep : currents.sleep;
   }
 
   /** The MCU's supply current right now, mA. */
   currentNow(): number {
     if (!this.powered) return 0;
-    return this.awake() ? this.mcu.currents.run : this.sleepCurrent().current;
+    return this.awake() ? this.mcu.currents.run : this.sleepCurrent();
   }
 
   /** Integrate up to now; returns the charge drawn since the last call, in mA·ms. */
@@ -106,10 +110,10 @@ export class McuPower {
     const awakeEnd = Math.min(now, Math.max(start, this.awakeUntil));
     const active = awakeEnd - start;
     const asleep = now - awakeEnd;
-    const sleep = this.sleepCurrent();
     this.times.active += active;
-    this.times[sleep.bucket] += asleep;
-    return active * this.mcu.currents.run + asleep * sleep.current;
+    if (this.sleepsDeeply()) this.times.deepSleep += asleep;
+    else this.times.sleep += asleep;
+    return active * this.mcu.currents.run + asleep * this.sleepCurrent();
   }
 }
 
@@ -122,10 +126,22 @@ export interface EnergyReport {
   deepSleepFraction: number;
 }
 
+/** One consumer's present current and integrated charge. */
+interface Consumer {
+  readonly name: string;
+  milliamps: number;
+  /** mA·ms drawn so far. */
+  charge: number;
+  charged: boolean;
+}
+
 export class EnergyMeter {
-  private readonly currents = new Map<string, number>();
-  /** Integrated charge per consumer, mA·ms. */
-  private readonly charge = new Map<string, number>();
+  private readonly consumers = new Map<string, Consumer>();
+  /** Consumers drawing current now, in the order a Map of them would iterate (a change to 0 and back moves one to the end). */
+  private drawing: Consumer[] = [];
+  /** Consumers in the order they first drew charge (the report's order). */
+  private readonly charged: Consumer[] = [];
+  private readonly mcuConsumer: Consumer;
   private lastIntegrated: number;
   /** Called with every slice of charge drawn (mA·ms) so the power path can take it from the battery. */
   onDrain: ((milliampMilliseconds: number) => void) | null = null;
@@ -135,22 +151,44 @@ export class EnergyMeter {
     readonly mcu: McuPower,
   ) {
     this.lastIntegrated = clock.now();
+    this.mcuConsumer = this.consumer('mcu');
     mcu.beforeChange = () => this.integrate();
+  }
+
+  private consumer(name: string): Consumer {
+    let consumer = this.consumers.get(name);
+    if (!consumer) {
+      consumer = { name, milliamps: 0, charge: 0, charged: false };
+      this.consumers.set(name, consumer);
+    }
+    return consumer;
   }
 
   /** A model reports its supply current (mA) from now on. */
   setCurrent(consumer: string, milliamps: number): void {
     if (!(milliamps >= 0) || !Number.isFinite(milliamps)) throw new Error(`current of ${consumer} must be >= 0 mA, got ${milliamps}`);
     this.integrate();
-    if (milliamps === 0) this.currents.delete(consumer);
-    else this.currents.set(consumer, milliamps);
+    const entry = this.consumer(consumer);
+    const index = this.drawing.indexOf(entry);
+    if (milliamps === 0) {
+      if (index >= 0) this.drawing.splice(index, 1);
+    } else if (index < 0) this.drawing.push(entry);
+    entry.milliamps = milliamps;
   }
 
   /** Total current right now (MCU at its present mode), mA. */
   totalCurrent(): number {
     let total = 0;
-    for (const value of this.currents.values()) total += value;
+    for (const consumer of this.drawing) total += consumer.milliamps;
     return total + this.mcu.currentNow();
+  }
+
+  private addCharge(consumer: Consumer, slice: number): void {
+    consumer.charge += slice;
+    if (!consumer.charged) {
+      consumer.charged = true;
+      this.charged.push(consumer);
+    }
   }
 
   /** Bring every integral up to now. */
@@ -160,15 +198,17 @@ export class EnergyMeter {
     this.lastIntegrated = now;
     let drained = 0;
     if (elapsed > 0) {
-      for (const [consumer, milliamps] of this.currents) {
-        const slice = milliamps * elapsed;
-        this.charge.set(consumer, (this.charge.get(consumer) ?? 0) + slice);
+      const drawing = this.drawing;
+      for (let index = 0; index < drawing.length; index++) {
+        const consumer = drawing[index]!;
+        const slice = consumer.milliamps * elapsed;
+        this.addCharge(consumer, slice);
         drained += slice;
       }
     }
     const mcuSlice = this.mcu.account();
     if (mcuSlice > 0) {
-      this.charge.set('mcu', (this.charge.get('mcu') ?? 0) + mcuSlice);
+      this.addCharge(this.mcuConsumer, mcuSlice);
       drained += mcuSlice;
     }
     if (drained > 0) this.onDrain?.(drained);
@@ -178,9 +218,9 @@ export class EnergyMeter {
     this.integrate();
     const consumers: Record<string, number> = {};
     let total = 0;
-    for (const [consumer, value] of this.charge) {
-      consumers[consumer] = value / 3_600_000;
-      total += value;
+    for (const consumer of this.charged) {
+      consumers[consumer.name] = consumer.charge / 3_600_000;
+      total += consumer.charge;
     }
     const times = { ...this.mcu.times };
     const accounted = times.active + times.sleep + times.deepSleep;

@@ -68,11 +68,6 @@ export function decodeName(bytes: Uint8Array): string {
   return text;
 }
 
-function namesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  for (let index = 0; index < nameBytes; index++) if (a[index] !== b[index]) return false;
-  return true;
-}
-
 export class StorageArea {
   readonly end: number;
   /** Where the interpreter's console messages go (compaction prints progress, as jsfCompactInternal does). */
@@ -156,12 +151,43 @@ export class StorageArea {
     return nextPageStart - address;
   }
 
+  /**
+   * The walk of files(true), comparing names in place: the firmware looks files up many times per event, and
+   * the generator's header objects were most of what a fleet allocated.
+   */
   find(name: string | Uint8Array): FoundFile | null {
     const encoded = typeof name === 'string' ? encodeName(name) : name;
-    for (const file of this.files(true)) {
-      if (namesEqual(file.header.name, encoded)) return { address: file.address + headerBytes, header: file.header };
+    const flash = this.flash;
+    const bytes = flash.bytes;
+    let address = 0;
+    let raw = flash.readUint32(0);
+    if (!this.validHeader(address, raw)) return null;
+    for (;;) {
+      let same = true;
+      for (let index = 0; index < nameBytes; index++) {
+        if (bytes[address + 4 + index] !== encoded[index]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return { address: address + headerBytes, header: this.header(address).header };
+      let nextAddress = this.align(address + (raw & 0x00ffffff) + headerBytes);
+      if (nextAddress + headerBytes > this.end) return null;
+      raw = flash.readUint32(nextAddress);
+      if (!this.validHeader(nextAddress, raw)) {
+        const page = this.nextPage(nextAddress);
+        if (page === null) return null;
+        nextAddress = page;
+        raw = flash.readUint32(nextAddress);
+        if (!this.validHeader(nextAddress, raw)) return null;
+      }
+      address = nextAddress;
     }
-    return null;
+  }
+
+  /** header(address).valid from the size word alone. */
+  private validHeader(address: number, raw: number): boolean {
+    return raw !== 0xffffffff && raw !== 0 && address + headerBytes + (raw & 0x00ffffff) <= this.end;
   }
 
   read(name: string | Uint8Array, offset = 0, length = 0): Uint8Array | null {

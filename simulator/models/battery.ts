@@ -86,9 +86,14 @@ export class Battery implements PowerSource {
     const soc = this.stateOfCharge();
     const curve = this.curve;
     for (let index = 1; index < curve.length; index++) {
-      const [x1, y1] = curve[index]!;
-      const [x0, y0] = curve[index - 1]!;
-      if (soc <= x1) return y0 + ((y1 - y0) * (soc - x0)) / (x1 - x0);
+      const upper = curve[index]!;
+      const x1 = upper[0];
+      if (soc <= x1) {
+        const lower = curve[index - 1]!;
+        const x0 = lower[0];
+        const y0 = lower[1];
+        return y0 + ((upper[1] - y0) * (soc - x0)) / (x1 - x0);
+      }
     }
     return curve[curve.length - 1]![1];
   }
