@@ -149,6 +149,10 @@ export class Gateway {
    */
   private async connectPublisher(): Promise<void> {
     const config = this.config;
+    // QoS 2 toward an external broker only. The embedded Aedes dies with the gateway (its subscribers' sessions
+    // with it), and Aedes 1.2 drops QoS 2 messages on their way to QoS 1 and 2 subscribers when two arrive close
+    // together (its dedupe by broker counter after reordering; moscajs/aedes#994, reproduced: 62 of 2,000 lost).
+    const qos: 1 | 2 = config.mqttUrl && config.mqttQos === 2 ? 2 : 1;
     const options: PublisherOptions = {
       url: config.mqttUrl,
       clientId: `udt-gateway-${config.gatewayId}`,
@@ -157,11 +161,11 @@ export class Gateway {
       caFile: config.mqttCaFile || undefined,
       certFile: config.mqttCertFile || undefined,
       keyFile: config.mqttKeyFile || undefined,
-      qos: config.mqttQos === 1 ? 1 : 2,
-      releaseLogFile: config.mqttQos === 2 ? releaseLogFile(config.dataDirectory) : null,
+      qos,
+      releaseLogFile: qos === 2 ? releaseLogFile(config.dataDirectory) : null,
       releaseLogSync: config.sqliteSynchronous === 'FULL',
       journalWalFile: config.sqliteSynchronous === 'FULL' ? `${databaseFile(config.dataDirectory)}-wal` : null,
-      window: config.mqttQos === 2 && config.mqttUrl ? Math.min(config.publishWindow, config.mqttBrokerInflightMaximum) : config.publishWindow,
+      window: qos === 2 ? Math.min(config.publishWindow, config.mqttBrokerInflightMaximum) : config.publishWindow,
       bufferRows: config.publishBufferRows,
       statusTopic: this.topics.gatewayStatus(config.gatewayId),
       statusPayload: JSON.stringify({ gateway: config.gatewayId, online: true, since: new Date(this.startedAt).toISOString(), version: this.version }),
@@ -193,7 +197,7 @@ export class Gateway {
       this.url = config.mqttUrl;
       if (embedded) {
         try {
-          this.broker = await startEmbeddedBroker(embedded.host, embedded.port, options.window);
+          this.broker = await startEmbeddedBroker(embedded.host, embedded.port);
         } catch (error) {
           throw brokerProblem(error);
         }

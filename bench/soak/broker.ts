@@ -67,6 +67,11 @@ export class SoakBroker {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
+  /** Whether sessions (and the QoS 2 state in them) survive a restart. */
+  get keepsSessions(): boolean {
+    return this.kind === 'mosquitto';
+  }
+
   get description(): string {
     return this.kind === 'mosquitto' ? `Mosquitto (${this.binary}, persistence on) on ${this.url}` : `Aedes in its own process (sessions in memory) on ${this.url}`;
   }

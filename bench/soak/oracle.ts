@@ -1,7 +1,8 @@
 /**
  * The soak's oracle: an MQTT consumer of everything the gateway publishes for terminals (`udt/+/up` and
- * `udt/+/event/+`, QoS 2, a persistent session so a broker restart does not drop what is queued for it), and the
- * judge of what it received against what the models produced:
+ * `udt/+/event/+`, a persistent session so a broker restart does not drop what is queued for it; QoS 2 on a broker
+ * that keeps sessions across its restarts, QoS 1 on one that does not), and the judge of what it received against
+ * what the models produced:
  *
  * - every reading id a terminal's journal made (1..N, the terminal's ids are contiguous) appears on MQTT; an id
  *   still waiting in the terminal's own journal at the end is reported apart (it is not lost: the terminal keeps
@@ -90,7 +91,7 @@ export class SoakOracle {
   messages = 0;
   lastMessageAt = 0;
 
-  private constructor(readonly client: MqttClient | null) {
+  private constructor(readonly client: MqttClient | null, private readonly qos: 1 | 2 = 2) {
     client?.on('message', (topic, payload, packet) => this.record(topic, payload.toString(), packet.dup === true));
   }
 
@@ -114,19 +115,23 @@ export class SoakOracle {
     }
   }
 
-  static async connect(url: string, clientId: string): Promise<SoakOracle> {
+  /**
+   * `qos` 2 needs a broker that keeps sessions across its restarts: a QoS 2 message handed to the oracle but not
+   * yet released (PUBREL) would die with a broker that forgets them (Aedes in memory).
+   */
+  static async connect(url: string, clientId: string, qos: 1 | 2): Promise<SoakOracle> {
     const client = mqtt.connect(url, { protocolVersion: 4, clean: false, clientId, reconnectPeriod: 100, connectTimeout: 5000 });
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());
       client.once('error', reject);
     });
-    const oracle = new SoakOracle(client);
+    const oracle = new SoakOracle(client, qos);
     await oracle.subscribe();
     return oracle;
   }
 
   subscribe(): Promise<unknown> {
-    return this.client!.subscribeAsync(['udt/+/up', 'udt/+/event/+'], { qos: 2 });
+    return this.client!.subscribeAsync(['udt/+/up', 'udt/+/event/+'], { qos: this.qos });
   }
 
   get connected(): boolean {

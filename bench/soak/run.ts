@@ -120,13 +120,16 @@ async function soak(options: SoakOptions, started: number, simulator: { haltedPr
   const brokerPort = await stablePort('tcp');
   const broker = await SoakBroker.start(path.join(directory.path, 'broker'), brokerPort, options.broker);
   log(`broker: ${broker.description}`);
-  const oracle = await SoakOracle.connect(broker.url, `udt-soak-oracle-${process.pid}`);
+  const oracle = await SoakOracle.connect(broker.url, `udt-soak-oracle-${process.pid}`, broker.keepsSessions ? 2 : 1);
   broker.admitGateway();
   const clock = new VirtualClock();
   const time = new VirtualTimeFile(path.join(directory.path, 'virtual-time'), clock, networkEpochMs);
   // The gateway's clock is the virtual one; and virtual time outruns wall time a thousandfold, so no per-source
   // rate limit (counted in the gateway's clock, it would not bite anyway).
-  const gateway = await GatewayUnderTest.create(dataDirectory, broker.url, { UDT_GATEWAY_RATE_LIMIT_PER_SECOND: '0', ...time.environment() }, {
+  // QoS 2 (exactly once) needs a broker that keeps its sessions and does not lose QoS 2 messages: Mosquitto. Aedes
+  // forgets sessions when restarted and drops QoS 2 messages (gateway.ts, connectPublisher): QoS 1 there.
+  const environment = { UDT_GATEWAY_RATE_LIMIT_PER_SECOND: '0', UDT_GATEWAY_MQTT_QOS: broker.keepsSessions ? '2' : '1', ...time.environment() };
+  const gateway = await GatewayUnderTest.create(dataDirectory, broker.url, environment, {
     coap: await stablePort('udp', [brokerPort]),
     http: await stablePort('tcp', [brokerPort]),
   });
@@ -317,6 +320,7 @@ async function soak(options: SoakOptions, started: number, simulator: { haltedPr
     report = {
       options: reportedOptions,
       broker: broker.description,
+      brokerKeepsSessions: broker.keepsSessions,
       boards: boardSummary,
       oracle: oracleReport,
       injected: {

@@ -8,12 +8,8 @@ export interface EmbeddedBroker {
   close(): Promise<void>;
 }
 
-/**
- * `inboundQos2Window`: QoS 2 messages one client may have awaiting PUBREL (Aedes drops a client that sends more);
- * the gateway passes its publish window. Aedes's own default otherwise.
- */
-export async function startEmbeddedBroker(host: string, port: number, inboundQos2Window?: number): Promise<EmbeddedBroker> {
-  const broker = await Aedes.createBroker(inboundQos2Window === undefined ? {} : { maxInflightInbound: inboundQos2Window });
+export async function startEmbeddedBroker(host: string, port: number): Promise<EmbeddedBroker> {
+  const broker = await Aedes.createBroker();
   const server: Server = createServer(broker.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   let url = setup.options.url;
   if (setup.embeddedBroker) {
     try {
-      broker = await startEmbeddedBroker(setup.embeddedBroker.host, setup.embeddedBroker.port, setup.options.window);
+      broker = await startEmbeddedBroker(setup.embeddedBroker.host, setup.embeddedBroker.port);
     } catch (error) {
       post({ type: 'failed', message: (error as Error).message });
       return;

@@ -47,7 +47,7 @@ describe('gateway with Mosquitto as the external broker', function () {
   });
 
   async function setUp(mqttUrl: string, extra: Record<string, unknown> = {}, observerOptions = {}): Promise<void> {
-    gateway = await startGateway(directory.path, { mqttUrl, mqttReconnectMilliseconds: 100, shutdownGraceSeconds: 0.5, ...extra });
+    gateway = await startGateway(directory.path, { mqttUrl, mqttQos: 2, mqttReconnectMilliseconds: 100, shutdownGraceSeconds: 0.5, ...extra });
     secrets = gateway.registry.provision({ imei, channels: [{ name: 'temperature', unit: 'Cel' }, { name: 'humidity', unit: '%RH' }] }).secrets;
     terminal = await new Terminal(secrets, { port: gateway.addresses.coap.port }).open();
     observer = await Observer.connect(mqttUrl, 'udt/#', observerOptions);

@@ -1,8 +1,9 @@
 /**
  * Acceptance: the gateway killed with SIGKILL at random moments while retrying terminals send; afterwards every
- * reading the gateway acknowledged has been published, and at QoS 2 (the default) none twice: the broker here
- * outlives the gateway, as a production broker does, and the subscriber stays connected, so any copy would be the
- * gateway's. Rounds: UDT_SIGKILL_ROUNDS (default 100, about half a minute);
+ * reading the gateway acknowledged has been published, and none twice: the broker (Mosquitto) outlives the
+ * gateway, as a production broker does, and the subscriber stays connected, so any copy would be the gateway's.
+ * Without a mosquitto binary the broker is Aedes, which loses QoS 2 messages (gateway.ts), so the gateway runs at
+ * QoS 1 and only "none lost" is checked. Rounds: UDT_SIGKILL_ROUNDS (default 100, about half a minute);
  * fewer for a quick run: `UDT_SIGKILL_ROUNDS=10 npx mocha test/gateway/sigkill.test.ts`).
  */
 import { strict as assert } from 'node:assert';
@@ -10,6 +11,7 @@ import { DeviceRegistry } from '../../gateway/store/registry';
 import { databaseFile, openDatabase } from '../../gateway/store/database';
 import type { Reading } from '../../firmware/protocol/uplink';
 import { TestBroker } from './support/broker';
+import { findExecutable, freeTcpPort, Mosquitto } from './support/mosquitto';
 import { gatewayBundle, GatewayChild, spawnGateway } from './support/gateway-process';
 import { Observer, temporaryDirectory, testImei } from './support/harness';
 import { ExchangeTimeout, Terminal } from './support/terminal';
@@ -67,13 +69,21 @@ class RetryingDevice {
 describe(`gateway: SIGKILL at random moments (${rounds} rounds) loses no acknowledged reading`, function () {
   this.timeout(Math.max(120000, rounds * 3000));
   let directory: ReturnType<typeof temporaryDirectory>;
-  let broker: TestBroker;
+  let broker: { url: string; stop(): Promise<void> };
+  const mosquittoBinary = findExecutable('mosquitto');
+  const qos = mosquittoBinary ? 2 : 1;
   let observer: Observer;
   let child: GatewayChild | null = null;
 
   before(async () => {
     directory = temporaryDirectory('udt-sigkill-');
-    broker = await TestBroker.start();
+    if (mosquittoBinary) {
+      const port = await freeTcpPort();
+      const mosquitto = Mosquitto.start(mosquittoBinary, { port, directory: directory.path });
+      broker = { url: `mqtt://127.0.0.1:${port}`, stop: () => mosquitto.stop() };
+    } else {
+      broker = await TestBroker.start();
+    }
     observer = await Observer.connect(broker.url, 'udt/+/up');
   });
 
@@ -101,7 +111,7 @@ describe(`gateway: SIGKILL at random moments (${rounds} rounds) loses no acknowl
 
     const port = await freeUdpPort();
     const gatewayArguments = ['--data-dir', dataDirectory, '--coap-host', '127.0.0.1', '--coap-port', String(port), '--mqtt', broker.url, '--http-port', '-1'];
-    const environment = { UDT_GATEWAY_MQTT_RECONNECT_MILLISECONDS: '50', UDT_GATEWAY_RATE_LIMIT_PER_SECOND: '0' };
+    const environment = { UDT_GATEWAY_MQTT_RECONNECT_MILLISECONDS: '50', UDT_GATEWAY_RATE_LIMIT_PER_SECOND: '0', UDT_GATEWAY_MQTT_QOS: String(qos) };
     const senders = await Promise.all(
       devices.map(async (device) => new RetryingDevice(device.imei, await new Terminal(device.secrets, { port, retransmitMilliseconds: 150, attempts: 3 }).open())),
     );
@@ -143,12 +153,12 @@ describe(`gateway: SIGKILL at random moments (${rounds} rounds) loses no acknowl
     child.process.kill('SIGTERM');
     assert.equal(await child.exited, 0, 'graceful shutdown on SIGTERM');
     process.stdout.write(
-      `      ${rounds} SIGKILLs (${killedBeforeReady} during start-up): ${expected.length} readings acknowledged, ` +
+      `      ${rounds} SIGKILLs (${killedBeforeReady} during start-up), ${mosquittoBinary ? 'Mosquitto' : 'Aedes'}, QoS ${qos}: ${expected.length} readings acknowledged, ` +
         `${published.size} distinct published, ${lost.length} lost, ${duplicates} published twice\n`,
     );
     assert.ok(expected.length >= rounds, `the terminals made progress (${expected.length} acknowledged)`);
     assert.deepEqual(lost, [], 'no acknowledged reading is lost');
-    assert.equal(duplicates, 0, 'no reading is published twice (QoS 2, packet ids from the journal, releases on disk)');
+    if (qos === 2) assert.equal(duplicates, 0, 'no reading is published twice (QoS 2, packet ids from the journal, releases on disk)');
   });
 });
 

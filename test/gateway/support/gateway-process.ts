@@ -3,6 +3,7 @@
  * esbuild (which tsx already brings) so each start costs a Node start-up, not a TypeScript compile.
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { killWithParent } from '../../support/child-reaper';
@@ -11,7 +12,8 @@ const repositoryRoot = path.resolve(__dirname, '..', '..', '..');
 let bundled: string | null = null;
 
 export async function gatewayBundle(directory: string): Promise<string> {
-  if (bundled) return bundled;
+  // The directory of an earlier test may be gone (each test removes its own): bundle again then.
+  if (bundled && existsSync(bundled)) return bundled;
   const esbuild = require('esbuild') as typeof import('esbuild');
   const outfile = path.join(directory, 'gateway-cli.cjs');
   const build = (entry: string, output: string) =>
