@@ -27,6 +27,8 @@ export class VirtualClock {
   private byId = new Map<number, EventEntry>();
   private pendingReal = 0;
   private realWaiters: Array<() => void> = [];
+  /** Called whenever a piece of real work finishes (a fleet shard watches many clocks at once with it). */
+  onRealWorkFinished: (() => void) | null = null;
 
   constructor(startMilliseconds = 0) {
     this.currentTime = startMilliseconds;
@@ -118,6 +120,7 @@ export class VirtualClock {
       if (finished) return;
       finished = true;
       this.pendingReal--;
+      this.onRealWorkFinished?.();
       const waiters = this.realWaiters;
       this.realWaiters = [];
       for (const wake of waiters) wake();

@@ -13,6 +13,7 @@ import { builtInScenarioFile, loadScenario, ScenarioError, terminalCount, type S
 export interface FleetCommandOptions {
   hours?: string;
   terminals?: string;
+  threads?: string;
   json?: string;
   quiet?: boolean;
   perTerminal: boolean;
@@ -48,9 +49,9 @@ export function progressLine(progress: FleetProgress, untilMs: number): string {
   return `virtual ${hours.toFixed(2)} h (${percent.toFixed(0)}%)  wall ${(progress.wallMs / 1000).toFixed(1)} s  readings delivered ${progress.delivered}  terminals ${progress.terminals}`;
 }
 
-export async function runFleetScenario(scenario: Scenario, options: { quiet?: boolean; log?: (line: string) => void } = {}): Promise<FleetSummary> {
+export async function runFleetScenario(scenario: Scenario, options: { quiet?: boolean; log?: (line: string) => void; threads?: number } = {}): Promise<FleetSummary> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  const fleet = await Fleet.create(scenario, { dataDirectory: defaultDataDirectory(projectRoot, scenario.name), log });
+  const fleet = await Fleet.create(scenario, { dataDirectory: defaultDataDirectory(projectRoot, scenario.name), log, threads: options.threads });
   try {
     const durationMs = (scenario.durationHours ?? 24) * 3_600_000;
     const drainMs = (scenario.drainMinutes ?? 30) * 60_000;
@@ -66,11 +67,11 @@ export async function runFleetScenario(scenario: Scenario, options: { quiet?: bo
     });
     // Readings made before the end may still be on their way: give them the drain time, stopping early once none waits.
     const drainEnd = fleet.clock.now() + drainMs;
-    while (fleet.clock.now() < drainEnd && fleet.accounting().some((entry) => entry.waiting > 0)) await fleet.run(Math.min(drainEnd, fleet.clock.now() + 60_000));
+    while (fleet.clock.now() < drainEnd && (await fleet.accounting()).some((entry) => (entry.waiting ?? 0) > 0)) await fleet.run(Math.min(drainEnd, fleet.clock.now() + 60_000));
     const wallMs = Date.now() - started;
     if (interactive) process.stderr.write('\n');
     await fleet.drainMqtt();
-    return summarize(fleet, wallMs);
+    return await summarize(fleet, wallMs);
   } finally {
     await fleet.close();
   }
@@ -84,6 +85,7 @@ export function registerFleetCommand(program: Command): void {
     .description('run a fleet scenario (file or built-in name: ' + 'small, utility-100) against a real gateway, as fast as possible; print delivery and energy per terminal')
     .option('--hours <n>', 'virtual hours to run (overrides the scenario)')
     .option('--terminals <n>', 'scale the scenario to this many terminals')
+    .option('--threads <n>', 'threads the terminals run in (default: one per core from 20 terminals up)')
     .option('--json <file>', 'also write the summary as JSON')
     .option('--no-per-terminal', 'leave the per-terminal table out of the printed summary')
     .option('-q, --quiet', 'no progress line')
@@ -101,7 +103,12 @@ export function registerFleetCommand(program: Command): void {
           if (!(Number.isInteger(terminals) && terminals >= 1)) throw new ScenarioError(name, [`--terminals must be a positive integer, got "${options.terminals}"`]);
           scenario = scaleScenario(scenario, terminals);
         }
-        const summary = await runFleetScenario(scenario, { quiet: options.quiet });
+        let threads: number | undefined;
+        if (options.threads !== undefined) {
+          threads = Number(options.threads);
+          if (!(Number.isInteger(threads) && threads >= 1)) throw new ScenarioError(name, [`--threads must be a positive integer, got "${options.threads}"`]);
+        }
+        const summary = await runFleetScenario(scenario, { quiet: options.quiet, threads });
         process.stdout.write(formatSummary(summary, { perTerminal: options.perTerminal }) + '\n');
         if (options.json) writeFileSync(options.json, JSON.stringify(summary, null, 2) + '\n');
         if (!summary.complete) process.exitCode = 1;

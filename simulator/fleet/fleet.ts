@@ -1,24 +1,31 @@
 /**
- * A fleet: every terminal of a scenario on ONE virtual clock, each with its modem model sending real UDP to one
- * real gateway (gateway/gateway.ts: OSCORE, SQLite journal, MQTT) whose clock is the fleet's virtual network
- * time, and an MQTT observer that counts what the gateway publishes per device and reading id. The gateway and
- * the observer run in a worker thread (gateway-worker.ts), the terminals in this one.
+ * A fleet: every terminal of a scenario, each with its modem model sending real UDP to one real gateway
+ * (gateway/gateway.ts: OSCORE, SQLite journal, MQTT) whose clock is the fleet's virtual network time, and an MQTT
+ * observer that counts what the gateway publishes per device and reading id. The gateway and the observer run in
+ * a worker thread (gateway-worker.ts).
+ *
+ * The terminals run in shards (shard.ts): on a machine with several cores a big fleet is split into one shard per
+ * core, each in its own worker thread on its own virtual clock; the shards keep within two minutes of virtual time of
+ * each other (shard-sync.ts), and the gateway's clock reads each datagram's own send time. A small fleet is one
+ * shard in this thread.
  *
  * Virtual time runs as fast as the machine allows (`run()`), pausing whenever a datagram is on its way to the
  * gateway so no reply is jumped over, or paced to the wall clock times `speed` (`udt start`).
  */
 import { mkdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { loadBoards } from '../../hal/board-loader';
 import { DEFAULT_CONFIG, type GatewayConfig } from '../../gateway/config';
 import type { DeviceSecrets } from '../../gateway/store/registry';
-import { VirtualClock } from '../clock';
 import { firmwareFor } from './firmware-cache';
-import { FleetTerminal } from './fleet-terminal';
 import type { FromWorker, GatewayWorkerData, ToWorker } from './gateway-worker';
 import { terminalCount, type Scenario } from './scenario';
 import { imeiFor } from './imei';
+import { FleetShard, type ShardSetup, type TerminalSnapshot, type TerminalSpec } from './shard';
+import { ShardSync } from './shard-sync';
+import type { FromShard, ToShard } from './shard-worker';
 
 export interface FleetOptions {
   /** Gateway database directory (emptied first). */
@@ -32,6 +39,11 @@ export interface FleetOptions {
   epochMs?: number;
   log?: (line: string) => void;
   gatewayLogLevel?: string;
+  /**
+   * Threads the terminals run in (each a shard on its own virtual clock). Default: one per core for fleets of
+   * 20 terminals or more, else 1 (in this thread).
+   */
+  threads?: number;
 }
 
 export interface Delivery {
@@ -39,6 +51,18 @@ export interface Delivery {
   imei: string;
   readingId: number;
   payload: Record<string, unknown>;
+}
+
+/** One terminal's accounting at the end of a run: its snapshot and what of it arrived on MQTT. */
+export interface TerminalAccount extends TerminalSnapshot {
+  delivered: number;
+  missing: number[];
+}
+
+/** A shard in this thread or in a worker thread. */
+interface ShardHandle {
+  snapshot(): Promise<TerminalSnapshot[]>;
+  close(): Promise<void>;
 }
 
 export interface FleetProgress {
@@ -52,8 +76,10 @@ const defaultStart = '2026-08-01T00:00:00Z';
 
 
 export class Fleet {
-  readonly clock = new VirtualClock();
-  readonly terminals: FleetTerminal[] = [];
+  /** The fleet's virtual time: that of its slowest shard. */
+  readonly clock = { now: (): number => this.sync?.slowest() ?? 0 };
+  /** The terminals, in scenario order. */
+  readonly terminals: Array<{ name: string; imei: string; board: string }> = [];
   /** Reading ids delivered on MQTT, per IMEI. */
   readonly delivered = new Map<string, Set<number>>();
   deliveredCount = 0;
@@ -63,12 +89,17 @@ export class Fleet {
   mqttUrl = '';
   coapPort = 0;
   readonly epochMs: number;
-  /** The gateway's clock: virtual ms, shared with its worker thread. */
+  /** The gateway's clock: virtual ms, shared with its worker thread and the shards. */
   private readonly sharedTime = new Float64Array(new SharedArrayBuffer(8));
+  /** Virtual send time of the last datagram per local UDP port (gateway-worker.ts). */
+  private readonly sendTimes = new Float64Array(new SharedArrayBuffer(8 * 65536)).fill(Number.NaN);
   private worker: Worker | null = null;
   private readonly waiters = new Map<number, () => void>();
   private nextWaiter = 1;
   private workerStopped: Promise<void> | null = null;
+  private sync: ShardSync | null = null;
+  private shards: ShardHandle[] = [];
+  private failure: Error | null = null;
   buildMs = 0;
   private stopped = false;
 
@@ -81,7 +112,12 @@ export class Fleet {
 
   static async create(scenario: Scenario, options: FleetOptions): Promise<Fleet> {
     const fleet = new Fleet(scenario, options);
-    await fleet.setUp();
+    try {
+      await fleet.setUp();
+    } catch (error) {
+      await fleet.close();
+      throw error;
+    }
     return fleet;
   }
 
@@ -89,17 +125,26 @@ export class Fleet {
     this.options.log?.(line);
   }
 
+  /** Shards for `count` terminals: FleetOptions.threads, or one per core for 20 terminals and more. */
+  private shardCount(count: number): number {
+    const wanted = this.options.threads ?? (count >= 20 ? os.availableParallelism() : 1);
+    return Math.max(1, Math.min(count, Math.floor(wanted) || 1));
+  }
+
   private async setUp(): Promise<void> {
     const scenario = this.scenario;
     const boards = loadBoards();
     const buildStarted = Date.now();
-    const firmware = new Map<string, string>();
+    const built = new Map<string, string>();
+    const firmware: string[] = [];
     for (const group of scenario.groups) {
       const key = group.board + JSON.stringify(group.config);
-      if (firmware.has(key)) continue;
-      const built = await firmwareFor(boards[group.board]!, group.config);
-      this.log(`firmware for ${group.board}: ${built.code.length} bytes${built.cached ? ' (cached)' : ' (built)'}`);
-      firmware.set(key, built.code);
+      if (!built.has(key)) {
+        const image = await firmwareFor(boards[group.board]!, group.config);
+        this.log(`firmware for ${group.board}: ${image.code.length} bytes${image.cached ? ' (cached)' : ' (built)'}`);
+        built.set(key, image.code);
+      }
+      firmware.push(built.get(key)!);
     }
     this.buildMs = Date.now() - buildStarted;
 
@@ -127,44 +172,127 @@ export class Fleet {
       for (let indexInGroup = 0; indexInGroup < group.count; indexInGroup++) devices.push({ imei: imeiFor(serial++), profile: group.meters?.[0]?.profile ?? null });
     }
     const secrets = await this.startGateway(config, devices);
+    const specs: TerminalSpec[] = [];
     let index = 0;
-    for (const group of scenario.groups) {
-      const board = boards[group.board]!;
+    scenario.groups.forEach((group, groupIndex) => {
       const spreadMs = (group.startSpreadSeconds ?? 600) * 1000;
       for (let indexInGroup = 0; indexInGroup < group.count; indexInGroup++) {
         const imei = devices[index]!.imei;
-        const terminal = new FleetTerminal({
-          clock: this.clock,
-          board,
-          group,
+        const name = `${group.name ?? group.board}-${indexInGroup + 1}`;
+        specs.push({
+          index,
+          groupIndex,
           indexInGroup,
-          name: `${group.name ?? board.id}-${indexInGroup + 1}`,
+          name,
           imei,
           secrets: secrets[index]!,
-          firmware: firmware.get(group.board + JSON.stringify(group.config))!,
-          gatewayPort: this.coapPort,
-          networkEpochMs: this.epochMs,
           seed: (scenario.seed ?? 1) * 100003 + index,
           powerOnAt: group.count > 1 ? Math.round((spreadMs * indexInGroup) / group.count) : 0,
         });
-        // The gateway handles a datagram at the virtual time it was sent (virtual time waits for the reply).
-        const udp = terminal.modem.udp;
-        const send = udp.send.bind(udp);
-        udp.send = (socketId, data, destination) => {
-          this.sharedTime[0] = this.clock.now();
-          return send(socketId, data, destination);
-        };
-        this.terminals.push(terminal);
+        this.terminals.push({ name, imei, board: group.board });
         this.delivered.set(imei, new Set());
         index++;
       }
+    });
+    const shardCount = this.shardCount(specs.length);
+    const sync = ShardSync.create(shardCount);
+    this.sync = sync;
+    const setups: ShardSetup[] = [];
+    for (let shard = 0; shard < shardCount; shard++) {
+      setups.push({
+        shard,
+        shardCount,
+        sync: sync.buffers,
+        gatewayTime: this.sharedTime.buffer as SharedArrayBuffer,
+        sendTimes: this.sendTimes.buffer as SharedArrayBuffer,
+        groups: scenario.groups,
+        firmware,
+        // Every shardCount-th terminal, so that each shard gets a like mix of groups and start times.
+        terminals: specs.filter((spec) => spec.index % shardCount === shard),
+        gatewayPort: this.coapPort,
+        networkEpochMs: this.epochMs,
+      });
     }
-    this.log(`${terminalCount(scenario)} terminals provisioned and flashed; gateway CoAP on 127.0.0.1:${this.coapPort}, MQTT on ${this.mqttUrl}`);
+    this.shards = shardCount === 1 ? [this.localShard(setups[0]!)] : await Promise.all(setups.map((setup) => this.workerShard(setup)));
+    this.log(
+      `${terminalCount(scenario)} terminals provisioned and flashed${shardCount > 1 ? ` in ${shardCount} threads` : ''}; gateway CoAP on 127.0.0.1:${this.coapPort}, MQTT on ${this.mqttUrl}`,
+    );
+  }
+
+  private localShard(setup: ShardSetup): ShardHandle {
+    const shard = new FleetShard(setup);
+    shard.start((error) => (this.failure ??= error));
+    return {
+      snapshot: () => Promise.resolve(shard.snapshot()),
+      close: async () => {
+        await shard.stopped();
+        shard.close();
+      },
+    };
+  }
+
+  private workerShard(setup: ShardSetup): Promise<ShardHandle> {
+    const entry = path.join(__dirname, 'shard-worker.ts');
+    const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, { eval: true, workerData: setup });
+    const requests = new Map<number, (terminals: TerminalSnapshot[]) => void>();
+    let nextRequest = 1;
+    let closed: () => void = () => {};
+    const whenClosed = new Promise<void>((resolve) => (closed = resolve));
+    const fail = (message: string): void => {
+      this.failure ??= new Error(`fleet ${message}`);
+    };
+    return new Promise((resolve, reject) => {
+      worker.on('message', (message: FromShard) => {
+        switch (message.type) {
+          case 'ready':
+            resolve({
+              snapshot: () =>
+                new Promise((answer) => {
+                  const id = nextRequest++;
+                  requests.set(id, answer);
+                  worker.postMessage({ type: 'snapshot', id } satisfies ToShard);
+                }),
+              close: async () => {
+                worker.postMessage({ type: 'close' } satisfies ToShard);
+                await Promise.race([whenClosed, new Promise((done) => setTimeout(done, 15000).unref())]);
+                await worker.terminate();
+              },
+            });
+            break;
+          case 'snapshot':
+            requests.get(message.id)?.(message.terminals);
+            requests.delete(message.id);
+            break;
+          case 'closed':
+            closed();
+            break;
+          case 'failed':
+            fail(message.message);
+            reject(new Error(`fleet ${message.message}`));
+            break;
+        }
+      });
+      worker.once('error', (error) => {
+        fail(`shard ${setup.shard}: ${error.message}`);
+        reject(error);
+      });
+      worker.once('exit', () => {
+        closed();
+        for (const answer of requests.values()) answer([]);
+        requests.clear();
+      });
+    });
   }
 
   /** Start the gateway and its MQTT observer in a worker thread; provisions `devices` and returns their secrets. */
   private startGateway(config: GatewayConfig, devices: Array<{ imei: string; profile: string | null }>): Promise<DeviceSecrets[]> {
-    const data: GatewayWorkerData = { config, epochMs: this.epochMs, time: this.sharedTime.buffer as SharedArrayBuffer, devices };
+    const data: GatewayWorkerData = {
+      config,
+      epochMs: this.epochMs,
+      time: this.sharedTime.buffer as SharedArrayBuffer,
+      sendTimes: this.sendTimes.buffer as SharedArrayBuffer,
+      devices,
+    };
     const entry = path.join(__dirname, 'gateway-worker.ts');
     const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, { eval: true, workerData: data });
     this.worker = worker;
@@ -233,27 +361,21 @@ export class Fleet {
    * `speed`. `onProgress` is called about every `progressEveryMs` of wall time.
    */
   async run(untilMs: number, options: { speed?: number | null; onProgress?: (progress: FleetProgress) => void; progressEveryMs?: number } = {}): Promise<void> {
-    const clock = this.clock;
+    const sync = this.sync;
+    if (!sync) return;
     const wallStart = Date.now();
-    const virtualStart = clock.now();
+    const virtualStart = sync.slowest();
     const every = options.progressEveryMs ?? 500;
     let nextReport = wallStart + every;
-    const report = (): void => options.onProgress?.({ virtualMs: clock.now(), wallMs: Date.now() - wallStart, delivered: this.deliveredCount, terminals: this.terminals.length });
-    while (clock.now() < untilMs && !this.stopped) {
-      let target: number;
-      if (options.speed) {
-        target = Math.min(untilMs, virtualStart + (Date.now() - wallStart) * options.speed);
-        if (target <= clock.now()) {
-          await new Promise((resolve) => setTimeout(resolve, 10));
-          continue;
-        }
-      } else {
-        target = Math.min(untilMs, clock.now() + 60_000);
-      }
-      this.sharedTime[0] = clock.now();
-      await clock.runWithRealIo(target);
-      // Let the gateway's replies, commits and MQTT traffic run between steps.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    const report = (): void => options.onProgress?.({ virtualMs: sync.slowest(), wallMs: Date.now() - wallStart, delivered: this.deliveredCount, terminals: this.terminals.length });
+    while (!this.stopped) {
+      if (this.failure) throw this.failure;
+      const now = sync.slowest();
+      if (now >= untilMs) break;
+      const target = options.speed ? Math.min(untilMs, virtualStart + (Date.now() - wallStart) * options.speed) : untilMs;
+      if (target > sync.limit) sync.limit = target;
+      // The shards run by themselves up to the limit; look in now and then.
+      await new Promise((resolve) => setTimeout(resolve, 10));
       if (Date.now() >= nextReport) {
         nextReport = Date.now() + every;
         report();
@@ -267,15 +389,15 @@ export class Fleet {
     this.stopped = true;
   }
 
-  /** Produced and delivered per terminal, and what is still missing. */
-  accounting(): Array<{ terminal: FleetTerminal; produced: number; waiting: number; delivered: number; missing: number[] }> {
-    return this.terminals.map((terminal) => {
-      const counters = terminal.counters();
-      const produced = counters?.produced ?? 0;
-      const ids = this.delivered.get(terminal.imei) ?? new Set<number>();
+  /** Every terminal's snapshot (in scenario order) with what of it was delivered and what is still missing. */
+  async accounting(): Promise<TerminalAccount[]> {
+    const snapshots = (await Promise.all(this.shards.map((shard) => shard.snapshot()))).flat().sort((a, b) => a.index - b.index);
+    return snapshots.map((snapshot) => {
+      const produced = snapshot.produced ?? 0;
+      const ids = this.delivered.get(snapshot.imei) ?? new Set<number>();
       const missing: number[] = [];
       for (let id = 1; id <= produced; id++) if (!ids.has(id)) missing.push(id);
-      return { terminal, produced, waiting: counters?.waiting ?? 0, delivered: ids.size, missing };
+      return { ...snapshot, delivered: ids.size, missing };
     });
   }
 
@@ -291,7 +413,10 @@ export class Fleet {
 
   async close(): Promise<void> {
     this.stopped = true;
-    for (const terminal of this.terminals) terminal.close();
+    this.sync?.stop();
+    const shards = this.shards;
+    this.shards = [];
+    await Promise.all(shards.map((shard) => shard.close()));
     const worker = this.worker;
     this.worker = null;
     if (worker) {

@@ -2,10 +2,14 @@
  * The fleet's gateway (and its MQTT observer) in a worker thread, so on a two-core machine the gateway, the
  * broker and the MQTT traffic run beside the simulation instead of taking turns with it.
  *
- * Virtual time crosses over in a SharedArrayBuffer: the simulation writes its clock there before every datagram
- * a modem model sends (virtual time stands still until the reply is back), and the gateway's clock reads it.
- * Delivered reading ids come back in batches.
+ * Virtual time crosses over in SharedArrayBuffers. Before a modem model's datagram leaves, its shard writes its
+ * virtual time under the datagram's source port (virtual time stands still until the reply is back); while the
+ * gateway handles a datagram its clock reads the time noted for the datagram's source port, so each uplink
+ * arrives at the virtual time of its own terminal even when shards on other threads are a few seconds apart.
+ * Outside a datagram (timers) the gateway's clock reads the latest time any shard wrote. Delivered reading ids
+ * come back in batches.
  */
+import dgram from 'node:dgram';
 import { parentPort, workerData } from 'node:worker_threads';
 import mqtt from 'mqtt';
 import pino from 'pino';
@@ -15,8 +19,10 @@ import type { GatewayConfig } from '../../gateway/config';
 export interface GatewayWorkerData {
   config: GatewayConfig;
   epochMs: number;
-  /** Float64Array over this: [0] = virtual ms. */
+  /** Float64Array over this: [0] = virtual ms (the latest any shard wrote). */
   time: SharedArrayBuffer;
+  /** Float64Array(65536) over this: virtual ms at which the last datagram from each local UDP port was sent (NaN: none). */
+  sendTimes: SharedArrayBuffer;
   devices: Array<{ imei: string; profile: string | null }>;
 }
 
@@ -33,7 +39,23 @@ async function main(): Promise<void> {
   const data = workerData as GatewayWorkerData;
   const port = parentPort!;
   const virtual = new Float64Array(data.time);
-  const gateway = await Gateway.start(data.config, { logger: pino({ level: data.config.logLevel }), now: () => data.epochMs + virtual[0]! });
+  const sendTimes = new Float64Array(data.sendTimes);
+  let datagramTime = Number.NaN;
+  // The gateway handles a datagram synchronously in its socket's 'message' listener (reading its clock there):
+  // the one dgram socket of this thread is the gateway's, so note the sender's time around that dispatch.
+  const emit = dgram.Socket.prototype.emit as (this: dgram.Socket, event: string | symbol, ...args: unknown[]) => boolean;
+  dgram.Socket.prototype.emit = function (this: dgram.Socket, event: string | symbol, ...args: unknown[]): boolean {
+    if (event !== 'message') return emit.call(this, event, ...args);
+    const remote = args[1] as dgram.RemoteInfo | undefined;
+    datagramTime = remote ? sendTimes[remote.port]! : Number.NaN;
+    try {
+      return emit.call(this, event, ...args);
+    } finally {
+      datagramTime = Number.NaN;
+    }
+  } as typeof dgram.Socket.prototype.emit;
+  const now = (): number => data.epochMs + (Number.isNaN(datagramTime) ? virtual[0]! : datagramTime);
+  const gateway = await Gateway.start(data.config, { logger: pino({ level: data.config.logLevel }), now });
   const secrets = data.devices.map((device) => gateway.registry.provision({ imei: device.imei, profile: device.profile, channels: [] }).secrets);
   const observer = mqtt.connect(gateway.mqttUrl, { protocolVersion: 4, reconnectPeriod: 200, clientId: `udt-fleet-observer-${process.pid}` });
   let batch: Array<{ topic: string; payload: string }> = [];

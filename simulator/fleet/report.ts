@@ -33,29 +33,29 @@ export interface FleetSummary {
   perTerminal: TerminalSummary[];
 }
 
-export function summarize(fleet: Fleet, wallMs: number): FleetSummary {
+export async function summarize(fleet: Fleet, wallMs: number): Promise<FleetSummary> {
   const days = fleet.clock.now() / 86_400_000;
-  const perTerminal = fleet.accounting().map(({ terminal, produced, delivered, missing, waiting }) => {
-    const energy = terminal.board.energy.report();
+  const perTerminal = (await fleet.accounting()).map((account) => {
+    const energy = account.energy;
     let modem = 0;
     for (const [consumer, value] of Object.entries(energy.consumers)) if (consumer.startsWith('modem')) modem += value;
     const perDay = days > 0 ? energy.totalMilliampHours / days : 0;
     return {
-      name: terminal.name,
-      imei: terminal.imei,
-      board: terminal.board.definition.id,
-      produced,
-      delivered,
-      missing: missing.length,
-      waiting,
-      boots: terminal.board.counters.boots,
+      name: account.name,
+      imei: account.imei,
+      board: account.board,
+      produced: account.produced ?? 0,
+      delivered: account.delivered,
+      missing: account.missing.length,
+      waiting: account.waiting ?? 0,
+      boots: account.boots,
       milliampHoursPerDay: perDay,
       modemMilliampHoursPerDay: days > 0 ? modem / days : 0,
       mcuMilliampHoursPerDay: days > 0 ? (energy.consumers.mcu ?? 0) / days : 0,
       deepSleepPercent: energy.deepSleepFraction * 100,
-      batteryMilliampHours: terminal.battery.capacity,
-      projectedBatteryDays: perDay > 0 ? terminal.battery.capacity / perDay : Infinity,
-      faults: terminal.faultsApplied,
+      batteryMilliampHours: account.batteryMilliampHours,
+      projectedBatteryDays: perDay > 0 ? account.batteryMilliampHours / perDay : Infinity,
+      faults: account.faults,
     };
   });
   const produced = perTerminal.reduce((sum, terminal) => sum + terminal.produced, 0);

@@ -27,6 +27,14 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
+function localPort(socket: dgram.Socket): number | null {
+  try {
+    return socket.address().port;
+  } catch {
+    return null;
+  }
+}
+
 export class UdpBridge {
   private sockets = new Map<number, dgram.Socket>();
   private pendingReal = new Map<number, Array<() => void>>();
@@ -34,6 +42,12 @@ export class UdpBridge {
   sent = 0;
   received = 0;
   route: UdpEndpoint | null;
+  /**
+   * Called with the socket's local port just before each datagram leaves (after the socket is bound, which for
+   * a new socket is later than `send`; virtual time stands still meanwhile). A fleet notes there when the
+   * datagram was sent, for the gateway's clock.
+   */
+  beforeSend: ((localPort: number) => void) | null = null;
   private readonly replyWaitMs: number;
 
   constructor(
@@ -60,6 +74,13 @@ export class UdpBridge {
     const timer = setTimeout(finish, this.replyWaitMs);
     timer.unref();
     this.sent++;
+    const beforeSend = this.beforeSend;
+    if (beforeSend) {
+      const port = localPort(socket);
+      // Registered before send() queues the datagram on a socket still binding, so it runs first.
+      if (port === null) socket.once('listening', () => beforeSend(socket.address().port));
+      else beforeSend(port);
+    }
     socket.send(Buffer.from(data), target.port, target.host === 'localhost' ? '127.0.0.1' : target.host);
     return true;
   }

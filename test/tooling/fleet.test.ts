@@ -1,6 +1,7 @@
 /**
- * Fleet mode: scenario validation with precise errors, and a small fleet (two boards, a fault) run against the
- * real gateway with every reading accounted for and an energy report per terminal.
+ * Fleet mode: scenario validation with precise errors, and small fleets (two boards and a fault in this thread; four
+ * terminals in two worker threads) run against the real gateway with every reading accounted for and an energy
+ * report per terminal.
  */
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
@@ -53,7 +54,7 @@ describe('fleet scenarios', function () {
     assert.deepEqual(scaled.groups.map((group) => group.count), [7, 3]);
   });
 
-  it('runs a small fleet on one clock against the real gateway: every reading produced arrives, energy per terminal', async () => {
+  it('runs a small fleet in this thread against the real gateway: every reading produced arrives, energy per terminal', async () => {
     const scenario = scaleScenario({ ...small(), name: 'test-fleet', durationHours: 3, groups: small().groups.map((group) => ({ ...group, faults: [{ kind: 'modem-hang' as const, atHours: 1, share: 0.5 }] })) }, 2);
     const summary = await runFleetScenario(scenario, { quiet: true, log: () => {} });
     const text = formatSummary(summary);
@@ -68,5 +69,23 @@ describe('fleet scenarios', function () {
     }
     assert.match(text, /readings: \d+ produced, \d+ delivered on MQTT, 0 missing -> ALL DELIVERED/);
     assert.match(text, /^terminal +board +produced +delivered +missing +boots +mAh\/day/m);
+  });
+
+  it('runs a fleet split over two worker threads, each terminal on its own clock: every reading produced arrives', async () => {
+    const base = loadScenario(builtInScenarioFile('utility-100'));
+    const scenario = scaleScenario({ ...base, name: 'test-fleet-threads', durationHours: 3, groups: base.groups.map((group) => ({ ...group, faults: [] })) }, 4);
+    const lines: string[] = [];
+    const summary = await runFleetScenario(scenario, { quiet: true, log: (line) => lines.push(line), threads: 2 });
+    const text = formatSummary(summary);
+    assert.ok(lines.some((line) => /4 terminals provisioned and flashed in 2 threads/.test(line)), lines.join('\n'));
+    assert.equal(summary.terminals, 4);
+    // Shards take every other terminal; the report keeps the scenario's order.
+    assert.deepEqual(summary.perTerminal.map((terminal) => terminal.name), ['nucleo-energy-1', 'nucleo-energy-2', 'nucleo-energy-3', 'linux-water-1']);
+    assert.ok(summary.produced >= 4 * 10, text);
+    assert.equal(summary.missing, 0, text);
+    assert.equal(summary.delivered, summary.produced, text);
+    assert.ok(summary.complete, text);
+    assert.ok(Math.abs(summary.virtualHours - 3) < 0.5, text);
+    for (const terminal of summary.perTerminal) assert.ok(terminal.milliampHoursPerDay > 0 && terminal.boots === 1, text);
   });
 });
