@@ -5,7 +5,12 @@
 import { ProtocolError } from './errors';
 import { copyBytes } from '../runtime/typed-arrays';
 
-/** An append-only byte buffer that grows by doubling; `bytes()` returns a copy of what was written. */
+/**
+ * An append-only byte buffer that grows by doubling. `bytes()` returns what was written as a view into the
+ * writer's array, not a copy: every codec function makes its writer, writes, and returns `bytes()`, so the array
+ * has no other user; a copy would cost a second array per message (time on the gateway, RAM on the terminal) to
+ * save the unused tail of the first (at most the initial capacity's slack, or half after growing).
+ */
 export class ByteWriter {
   private buffer: Uint8Array;
   length = 0;
@@ -46,7 +51,7 @@ export class ByteWriter {
   }
 
   bytes(): Uint8Array {
-    return copyBytes(this.buffer, 0, this.length);
+    return this.buffer.subarray(0, this.length);
   }
 }
 

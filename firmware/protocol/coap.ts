@@ -1,11 +1,12 @@
 /**
  * CoAP message codec (RFC 7252 Section 3): 4-byte header, token, options with delta/length extensions, payload
  * marker. Options are kept as (number, value) pairs sorted by number; repeated options keep their order.
- * Decoding is strict and bounds-checked and throws only ProtocolError.
+ * Decoding is strict and bounds-checked and throws only ProtocolError. A decoded message's token, option values
+ * and payload are views into the decoded bytes, not copies (a datagram is decoded once and then only read; copies
+ * cost the gateway time for every datagram and the terminal RAM): whoever reuses those bytes copies first.
  */
 import { ByteWriter } from './bytes';
 import { ProtocolError } from './errors';
-import { copyBytes } from '../runtime/typed-arrays';
 
 export const COAP_VERSION = 1;
 
@@ -177,7 +178,7 @@ export function readOptions(data: Uint8Array, start: number, end: number): { opt
     if (length > end - offset) throw new ProtocolError('truncated', 'CoAP option value runs past the end', headOffset);
     number += delta;
     if (number > 0xffff) throw new ProtocolError('malformed', 'CoAP option number above 65535', headOffset);
-    options.push({ number: number, value: copyBytes(data, offset, offset + length) });
+    options.push({ number: number, value: data.subarray(offset, offset + length) });
     offset += length;
   }
   return { options: options, payloadStart: end };
@@ -202,9 +203,9 @@ export function decodeCoap(data: Uint8Array): CoapMessage {
     type: type,
     code: code,
     messageId: (data[2] << 8) | data[3],
-    token: copyBytes(data, 4, 4 + tokenLength),
+    token: data.subarray(4, 4 + tokenLength),
     options: parsed.options,
-    payload: copyBytes(data, parsed.payloadStart, data.length),
+    payload: data.subarray(parsed.payloadStart, data.length),
   };
 }
 

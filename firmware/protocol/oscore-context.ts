@@ -6,7 +6,6 @@
 import { Aead } from './aesccm';
 import { ByteWriter } from './bytes';
 import { ProtocolError } from './errors';
-import { copyBytes } from '../runtime/typed-arrays';
 
 export const OSCORE_ALGORITHM_AES_CCM_16_64_128 = 10;
 export const OSCORE_NONCE_LENGTH = 13;
@@ -55,6 +54,7 @@ export function encodeOscoreOption(value: OscoreOptionValue): Uint8Array {
   return writer.bytes();
 }
 
+/** The fields are views into `data` (see decodeCoap). */
 export function decodeOscoreOption(data: Uint8Array): OscoreOptionValue {
   const result: OscoreOptionValue = { partialIv: null, kid: null, kidContext: null };
   if (data.length === 0) return result;
@@ -66,18 +66,18 @@ export function decodeOscoreOption(data: Uint8Array): OscoreOptionValue {
   let offset = 1;
   if (partialIvLength > 0) {
     if (offset + partialIvLength > data.length) throw new ProtocolError('truncated', 'OSCORE Partial IV runs past the option', offset);
-    result.partialIv = copyBytes(data, offset, offset + partialIvLength);
+    result.partialIv = data.subarray(offset, offset + partialIvLength);
     offset += partialIvLength;
   }
   if (flags & 0x10) {
     if (offset >= data.length) throw new ProtocolError('truncated', 'OSCORE kid context length missing', offset);
     const length = data[offset++];
     if (offset + length > data.length) throw new ProtocolError('truncated', 'OSCORE kid context runs past the option', offset);
-    result.kidContext = copyBytes(data, offset, offset + length);
+    result.kidContext = data.subarray(offset, offset + length);
     offset += length;
   }
   if (flags & 0x08) {
-    result.kid = copyBytes(data, offset);
+    result.kid = data.subarray(offset, data.length);
     offset = data.length;
   }
   if (offset !== data.length) throw new ProtocolError('malformed', 'bytes after the OSCORE option fields', offset);
@@ -122,54 +122,24 @@ export function buildNonce(idPiv: Uint8Array, partialIv: Uint8Array, commonIv: U
   return nonce;
 }
 
-/** CBOR ["Encrypt0", h'', ...: the start of every Enc_structure (an array of 3, the text "Encrypt0", an empty bstr). */
-const ENC_STRUCTURE_PREFIX = new Uint8Array([0x83, 0x68, 0x45, 0x6e, 0x63, 0x72, 0x79, 0x70, 0x74, 0x30, 0x40]);
-
-function byteStringHeadLength(length: number): number {
-  return length < 24 ? 1 : length < 0x100 ? 2 : 3;
-}
-
-/** Writes a CBOR byte string head (major type 2) for `length` < 65536 at `offset`; returns the offset after it. */
-function putByteStringHead(target: Uint8Array, offset: number, length: number): number {
-  if (length < 24) {
-    target[offset] = 0x40 | length;
-    return offset + 1;
-  }
-  if (length < 0x100) {
-    target[offset] = 0x58;
-    target[offset + 1] = length;
-    return offset + 2;
-  }
-  target[offset] = 0x59;
-  target[offset + 1] = length >> 8;
-  target[offset + 2] = length & 0xff;
-  return offset + 3;
-}
-
 /**
  * The AEAD additional data (Section 5.4): Enc_structure ["Encrypt0", h'', external_aad] where external_aad is
- * the bstr-wrapped aad_array [1, [alg], request_kid, request_piv, h''] (no Class I options are used). Written
- * straight into one array of its exact size: it is built for every message on both sides.
+ * the bstr-wrapped aad_array [1, [alg], request_kid, request_piv, h''] (no Class I options are used). It is built
+ * for every message on both sides, so it is written straight into one array: with a kid of at most 7 bytes and a
+ * Partial IV of at most 5 (what a nonce can carry, Section 5.2) every CBOR head is one byte.
  */
 export function buildAad(requestKid: Uint8Array, requestPartialIv: Uint8Array): Uint8Array {
   const kidLength = requestKid.length;
   const partialIvLength = requestPartialIv.length;
-  // [1, [alg], kid, piv, h'']: array head, 1, array head, alg, the two byte strings, the empty byte string.
-  const arrayLength = 4 + byteStringHeadLength(kidLength) + kidLength + byteStringHeadLength(partialIvLength) + partialIvLength + 1;
-  if (arrayLength > 0xffff) throw new ProtocolError('invalid-argument', 'OSCORE kid or Partial IV too long for the AAD');
-  const prefixLength = ENC_STRUCTURE_PREFIX.length;
-  const aad = new Uint8Array(prefixLength + byteStringHeadLength(arrayLength) + arrayLength);
-  aad.set(ENC_STRUCTURE_PREFIX, 0);
-  let offset = putByteStringHead(aad, prefixLength, arrayLength);
-  aad[offset] = 0x85;
-  aad[offset + 1] = 1;
-  aad[offset + 2] = 0x81;
-  aad[offset + 3] = OSCORE_ALGORITHM_AES_CCM_16_64_128;
-  offset = putByteStringHead(aad, offset + 4, kidLength);
-  aad.set(requestKid, offset);
-  offset = putByteStringHead(aad, offset + kidLength, partialIvLength);
-  aad.set(requestPartialIv, offset);
-  aad[offset + partialIvLength] = 0x40;
+  if (kidLength > OSCORE_MAX_ID_LENGTH || partialIvLength > 5) throw new ProtocolError('invalid-argument', 'AAD field too long');
+  const aad = new Uint8Array(19 + kidLength + partialIvLength);
+  // 0x83 "Encrypt0" h'' bstr(aad_array: 0x85 1 [alg] bstr(kid) ...
+  aad.set([0x83, 0x68, 0x45, 0x6e, 0x63, 0x72, 0x79, 0x70, 0x74, 0x30, 0x40, 0x47 + kidLength + partialIvLength, 0x85, 1, 0x81, OSCORE_ALGORITHM_AES_CCM_16_64_128, 0x40 | kidLength], 0);
+  aad.set(requestKid, 17);
+  aad[17 + kidLength] = 0x40 | partialIvLength;
+  aad.set(requestPartialIv, 18 + kidLength);
+  // ... bstr(piv) h'')
+  aad[18 + kidLength + partialIvLength] = 0x40;
   return aad;
 }
 

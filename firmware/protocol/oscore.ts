@@ -21,7 +21,6 @@ import {
   OSCORE_MAX_ID_LENGTH,
 } from './oscore-context';
 import { ProtocolError } from './errors';
-import { copyBytes } from '../runtime/typed-arrays';
 
 /** What a response must be bound to: the request's kid and Partial IV (they go into the response AAD). */
 export interface RequestBinding {
@@ -90,7 +89,7 @@ export function decodePlaintext(plaintext: Uint8Array): { code: number; options:
   for (let index = 0; index < parsed.options.length; index++) {
     if (parsed.options[index].number === CoapOption.Oscore) throw new ProtocolError('malformed', 'OSCORE option inside the plaintext', 1);
   }
-  return { code: plaintext[0], options: parsed.options, payload: copyBytes(plaintext, parsed.payloadStart) };
+  return { code: plaintext[0], options: parsed.options, payload: plaintext.subarray(parsed.payloadStart, plaintext.length) };
 }
 
 function outerMessage(message: CoapMessage, code: number, outer: CoapOptionEntry[], optionValue: Uint8Array, ciphertext: Uint8Array): CoapMessage {

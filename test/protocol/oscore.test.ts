@@ -71,19 +71,16 @@ describe('protocol: OSCORE (RFC 8613)', () => {
   });
 
   describe('AAD (Section 5.4)', () => {
-    it('is the CBOR Enc_structure ["Encrypt0", h\'\', bstr(aad_array)] for kids and Partial IVs of every head length', () => {
+    it('is the CBOR Enc_structure ["Encrypt0", h\'\', bstr(aad_array)] for every kid and Partial IV length a nonce can carry', () => {
       const generic = (kid: Uint8Array, partialIv: Uint8Array): Uint8Array =>
         encodeCbor(['Encrypt0', new Uint8Array(0), encodeCbor([1, [10], kid, partialIv, new Uint8Array(0)])]);
       fc.assert(
-        fc.property(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ maxLength: 300 }), (kid, partialIv) => bytesToHex(buildAad(kid, partialIv)) === bytesToHex(generic(kid, partialIv))),
-        seeded(300),
+        fc.property(fc.uint8Array({ maxLength: 7 }), fc.uint8Array({ maxLength: 5 }), (kid, partialIv) => bytesToHex(buildAad(kid, partialIv)) === bytesToHex(generic(kid, partialIv))),
+        seeded(500),
       );
-      for (const [kidLength, partialIvLength] of [[0, 0], [23, 24], [24, 23], [255, 256], [7, 5], [0, 65000]]) {
-        const kid = new Uint8Array(kidLength).fill(0xab);
-        const partialIv = new Uint8Array(partialIvLength).fill(0xcd);
-        assert.equal(bytesToHex(buildAad(kid, partialIv)), bytesToHex(generic(kid, partialIv)), `${kidLength}/${partialIvLength}`);
+      for (const [kidLength, partialIvLength] of [[8, 1], [1, 6], [300, 0]]) {
+        assert.throws(() => buildAad(new Uint8Array(kidLength), new Uint8Array(partialIvLength)), (error: unknown) => isProtocolError(error), `${kidLength}/${partialIvLength}`);
       }
-      assert.throws(() => buildAad(new Uint8Array(0), new Uint8Array(65536)), (error: unknown) => isProtocolError(error));
     });
   });
 
