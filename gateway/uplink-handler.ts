@@ -23,6 +23,7 @@ import type { Downlink, DownlinkQueue } from './store/downlinks';
 import type { Journal, JournalMessage, JournalRow } from './store/journal';
 import type { ActiveDevice, DeviceRegistry } from './store/registry';
 import type { ResponseSequence } from './store/response-sequence';
+import { TextSlab } from './text-slab';
 import { eventJson, isoArrivalTime, MappedUplink, mapUplink, mergeState, readingJson, readingSenml, stateJson, UplinkMappingError } from './uplink-mapping';
 
 export interface UplinkHandlerDependencies {
@@ -88,6 +89,7 @@ export class UplinkHandler {
   private readonly rateLimiter: SourceRateLimiter;
   private readonly responses: ResponseCache;
   private readonly messageIds = new MessageIds();
+  private readonly payloads = new TextSlab();
   /** The device the last OSCORE lookup found (read right after receiveUplink). */
   private lookedUp: ActiveDevice | null = null;
   private readonly lookup = (kid: Uint8Array, kidContext: Uint8Array | null): OscoreContext | null => {
@@ -210,15 +212,15 @@ export class UplinkHandler {
     const messages: JournalMessage[] = [];
     for (const reading of mapped.readings) {
       const payload = config.payloadFormat === 'senml' ? readingSenml(device.imei, reading) : readingJson(device.imei, reading, device.state, receivedAt);
-      messages.push({ topic: topics.readings(device.imei), payload: Buffer.from(payload), retain: false, receivedAt });
+      messages.push({ topic: topics.readings(device.imei), payload: this.payloads.encode(payload), retain: false, receivedAt });
     }
     for (const event of mapped.events) {
-      messages.push({ topic: topics.event(device.imei, event.type), payload: Buffer.from(eventJson(device.imei, event, receivedAt)), retain: false, receivedAt });
+      messages.push({ topic: topics.event(device.imei, event.type), payload: this.payloads.encode(eventJson(device.imei, event, receivedAt)), retain: false, receivedAt });
     }
     // The twin follows every change; when only "last seen" moved, at most every stateRefreshSeconds.
     if (stateChanged || device.statePublishedAt === 0 || receivedAt - device.statePublishedAt >= config.stateRefreshSeconds * 1000) {
       const twin = { ...device.state, lastSeen: isoArrivalTime(receivedAt), lastReadingId: device.lastReadingId >= 0 ? device.lastReadingId : undefined };
-      messages.push({ topic: topics.state(device.imei), payload: Buffer.from(stateJson(device.imei, twin)), retain: true, receivedAt });
+      messages.push({ topic: topics.state(device.imei), payload: this.payloads.encode(stateJson(device.imei, twin)), retain: true, receivedAt });
       device.statePublishedAt = receivedAt;
     }
     const results = planResults(downlinks, pendingCommands, device.id, device.imei, uplink.commandResults);
