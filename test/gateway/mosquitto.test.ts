@@ -81,11 +81,12 @@ describe('gateway with Mosquitto as the external broker', function () {
     await late.close();
   });
 
-  it('drains in order, once, after Mosquitto was down', async () => {
+  for (const mqttThread of [true, false]) {
+  it(`drains in order, once, after Mosquitto was down (QoS 2, more than its 20 in flight; MQTT in ${mqttThread ? 'a worker' : 'the gateway'} thread)`, async () => {
     const port = await freeTcpPort();
     const brokerOptions = { port, directory: directory.path, persistent: true };
     mosquitto = Mosquitto.start(mosquittoBinary!, brokerOptions);
-    await setUp(`mqtt://127.0.0.1:${port}`);
+    await setUp(`mqtt://127.0.0.1:${port}`, { mqttThread });
     // A persistent session: what the gateway drains while the observer is reconnecting waits for it at the broker.
     await observer!.close();
     observer = await Observer.connect(`mqtt://127.0.0.1:${port}`, 'udt/+/up', { clientId: 'drain-observer', clean: false });
@@ -102,6 +103,7 @@ describe('gateway with Mosquitto as the external broker', function () {
     await observer.waitFor(() => readingIds().length >= 27, 'the drained readings');
     assert.deepEqual(readingIds(), Array.from({ length: 27 }, (_, index) => index + 4));
   });
+  }
 
   it('logs in with a user name and password over TLS (mqtts://, --mqtt-ca)', async function () {
     const certificates = makeTestCertificates(directory.path);
