@@ -82,27 +82,27 @@ describe('gateway with Mosquitto as the external broker', function () {
   });
 
   for (const mqttThread of [true, false]) {
-  it(`drains in order, once, after Mosquitto was down (QoS 2, more than its 20 in flight; MQTT in ${mqttThread ? 'a worker' : 'the gateway'} thread)`, async () => {
-    const port = await freeTcpPort();
-    const brokerOptions = { port, directory: directory.path, persistent: true };
-    mosquitto = Mosquitto.start(mosquittoBinary!, brokerOptions);
-    await setUp(`mqtt://127.0.0.1:${port}`, { mqttThread });
-    // A persistent session: what the gateway drains while the observer is reconnecting waits for it at the broker.
-    await observer!.close();
-    observer = await Observer.connect(`mqtt://127.0.0.1:${port}`, 'udt/+/up', { clientId: 'drain-observer', clean: false });
-    for (let id = 1; id <= 3; id++) assert.ok((await terminal!.send([{ id, time: now(), values: [id, 50] }])).ok);
-    await gateway!.whenPublished();
-    await observer.waitFor(() => readingIds().length === 3, 'the first readings');
-    await observer.close(true);
-    await mosquitto.stop();
-    for (let id = 4; id <= 30; id++) assert.ok((await terminal!.send([{ id, time: now(), values: [id, 50] }])).ok);
-    assert.ok(gateway!.journal.depth >= 27);
-    mosquitto = Mosquitto.start(mosquittoBinary!, brokerOptions);
-    await gateway!.whenPublished();
-    observer = await Observer.connect(`mqtt://127.0.0.1:${port}`, 'udt/+/up', { clientId: 'drain-observer', clean: false });
-    await observer.waitFor(() => readingIds().length >= 27, 'the drained readings');
-    assert.deepEqual(readingIds(), Array.from({ length: 27 }, (_, index) => index + 4));
-  });
+    it(`drains in order, once, after Mosquitto was down (QoS 2, more than its 20 in flight; MQTT in ${mqttThread ? 'a worker' : 'the gateway'} thread)`, async () => {
+      const port = await freeTcpPort();
+      const brokerOptions = { port, directory: directory.path, persistent: true };
+      mosquitto = Mosquitto.start(mosquittoBinary!, brokerOptions);
+      await setUp(`mqtt://127.0.0.1:${port}`, { mqttThread });
+      // A persistent session: what the gateway drains while the observer is reconnecting waits for it at the broker.
+      await observer!.close();
+      observer = await Observer.connect(`mqtt://127.0.0.1:${port}`, 'udt/+/up', { clientId: 'drain-observer', clean: false });
+      for (let id = 1; id <= 3; id++) assert.ok((await terminal!.send([{ id, time: now(), values: [id, 50] }])).ok);
+      await gateway!.whenPublished();
+      await observer.waitFor(() => readingIds().length === 3, 'the first readings');
+      await observer.close(true);
+      await mosquitto.stop();
+      for (let id = 4; id <= 30; id++) assert.ok((await terminal!.send([{ id, time: now(), values: [id, 50] }])).ok);
+      assert.ok(gateway!.journal.depth >= 27);
+      mosquitto = Mosquitto.start(mosquittoBinary!, brokerOptions);
+      await gateway!.whenPublished();
+      observer = await Observer.connect(`mqtt://127.0.0.1:${port}`, 'udt/+/up', { clientId: 'drain-observer', clean: false });
+      await observer.waitFor(() => readingIds().length >= 27, 'the drained readings');
+      assert.deepEqual(readingIds(), Array.from({ length: 27 }, (_, index) => index + 4));
+    });
   }
 
   it('logs in with a user name and password over TLS (mqtts://, --mqtt-ca)', async function () {
