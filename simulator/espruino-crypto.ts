@@ -93,6 +93,19 @@ export function createEspruinoCrypto(options: EspruinoCryptoOptions = {}): Espru
     new Uint8Array(buffer).set(bytes);
     return buffer;
   };
+  // ECB keeps no state between blocks, so one cipher per key serves every call (firmware encrypts block by block).
+  const ecbCiphers = new Map<string, nodeCrypto.Cipher | nodeCrypto.Decipher>();
+  const ecbCipher = (encrypt: boolean, bits: number, keyBytes: Bytes): nodeCrypto.Cipher | nodeCrypto.Decipher => {
+    const cacheKey = (encrypt ? 'e' : 'd') + Buffer.from(keyBytes.buffer, keyBytes.byteOffset, keyBytes.length).toString('hex');
+    let cipher = ecbCiphers.get(cacheKey);
+    if (!cipher) {
+      cipher = encrypt ? nodeCrypto.createCipheriv(`aes-${bits}-ecb`, keyBytes, null) : nodeCrypto.createDecipheriv(`aes-${bits}-ecb`, keyBytes, null);
+      cipher.setAutoPadding(false);
+      if (ecbCiphers.size >= 8) ecbCiphers.clear();
+      ecbCiphers.set(cacheKey, cipher);
+    }
+    return cipher;
+  };
   const hash = (algorithm: string) => (message: unknown): ArrayBuffer =>
     toArrayBuffer(nodeCrypto.createHash(algorithm).update(espruinoBytes(message)).digest());
 
@@ -136,7 +149,7 @@ export function createEspruinoCrypto(options: EspruinoCryptoOptions = {}): Espru
       case 'ECB': {
         const whole = data.length - (data.length % 16);
         const output = new Uint8Array(data.length);
-        output.set(run(`aes-${bits}-ecb`, data.subarray(0, whole), null));
+        if (whole > 0) output.set(ecbCipher(encrypt, bits, keyBytes).update(data.subarray(0, whole)));
         return toArrayBuffer(output);
       }
       default:

@@ -6,6 +6,8 @@
  */
 import type { EspruinoSession } from './session';
 
+const noAction = (): void => {};
+
 /** Espruino's TIMER_MIN_INTERVAL: intervals shorter than this would lock the event loop. */
 const minimumInterval = 0.1;
 
@@ -30,6 +32,20 @@ export function createTimers(session: EspruinoSession): Record<string, unknown> 
     timer.eventId = session.schedule(timer.due - clock.now(), timer.fire);
   };
 
+  // A function that returns the action, rather than an arrow in the object literal: the TypeScript loader names
+  // functions defined in object literals (a defineProperty per timer), and firmware makes a timer per callback.
+  function fireAction(id: number, timer: Timer): () => void {
+    return () => {
+      if (!timers.has(id)) return;
+      if (timer.interval === null) timers.delete(id);
+      else {
+        timer.due += timer.interval;
+        arm(timer);
+      }
+      session.invoke(timer.callback, undefined, timer.args);
+    };
+  }
+
   const add = (callback: unknown, milliseconds: unknown, args: unknown[], repeat: boolean): number => {
     session.assertAlive();
     if (typeof callback !== 'function' && typeof callback !== 'string') throw realm.error('Function or String not supplied!');
@@ -37,22 +53,8 @@ export function createTimers(session: EspruinoSession): Record<string, unknown> 
     if (!(delay >= 0)) delay = 0;
     if (repeat && delay < minimumInterval) delay = minimumInterval;
     const id = nextId++;
-    const timer: Timer = {
-      eventId: 0,
-      callback,
-      args,
-      interval: repeat ? delay : null,
-      due: clock.now() + delay,
-      fire: () => {
-        if (!timers.has(id)) return;
-        if (timer.interval === null) timers.delete(id);
-        else {
-          timer.due += timer.interval;
-          arm(timer);
-        }
-        session.invoke(timer.callback, undefined, timer.args);
-      },
-    };
+    const timer: Timer = { eventId: 0, callback, args, interval: repeat ? delay : null, due: clock.now() + delay, fire: noAction };
+    timer.fire = fireAction(id, timer);
     timers.set(id, timer);
     arm(timer);
     return id;

@@ -27,16 +27,9 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-function localPort(socket: dgram.Socket): number | null {
-  try {
-    return socket.address().port;
-  } catch {
-    return null;
-  }
-}
-
 export class UdpBridge {
   private sockets = new Map<number, dgram.Socket>();
+  private readonly bound = new WeakSet<dgram.Socket>();
   private pendingReal = new Map<number, Array<() => void>>();
   blockedDestinations = 0;
   sent = 0;
@@ -76,10 +69,9 @@ export class UdpBridge {
     this.sent++;
     const beforeSend = this.beforeSend;
     if (beforeSend) {
-      const port = localPort(socket);
       // Registered before send() queues the datagram on a socket still binding, so it runs first.
-      if (port === null) socket.once('listening', () => beforeSend(socket.address().port));
-      else beforeSend(port);
+      if (this.bound.has(socket)) beforeSend(socket.address().port);
+      else socket.once('listening', () => beforeSend(socket.address().port));
     }
     socket.send(Buffer.from(data), target.port, target.host === 'localhost' ? '127.0.0.1' : target.host);
     return true;
@@ -103,6 +95,7 @@ export class UdpBridge {
     let socket = this.sockets.get(socketId);
     if (socket) return socket;
     socket = dgram.createSocket('udp4');
+    socket.once('listening', () => this.bound.add(socket));
     socket.bind(0, '127.0.0.1');
     socket.unref();
     socket.on('message', (message, remote) => {
