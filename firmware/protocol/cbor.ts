@@ -224,10 +224,13 @@ export function halfToNumber(half: number): number {
   return half & 0x8000 ? -magnitude : magnitude;
 }
 
-/** Cursor over hostile bytes. */
+/**
+ * Cursor over hostile bytes. Multi-byte heads are read byte by byte and floats through the module's scratch
+ * DataView: a DataView over `data` itself would make V8 move a small array's bytes out of its heap (an allocation
+ * per message on the gateway), and costs the terminal a variable per reader.
+ */
 export class CborReader {
   offset: number;
-  private readonly view: DataView;
 
   constructor(
     readonly data: Uint8Array,
@@ -236,7 +239,6 @@ export class CborReader {
     readonly limits: CborLimits = DEFAULT_CBOR_LIMITS,
   ) {
     this.offset = start || 0;
-    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   }
 
   atEnd(): boolean {
@@ -263,27 +265,24 @@ export class CborReader {
       this.need(1);
       return this.data[this.offset++];
     }
-    if (info === 25) {
-      this.need(2);
-      const value = this.view.getUint16(this.offset);
-      this.offset += 2;
-      return value;
-    }
-    if (info === 26) {
-      this.need(4);
-      const value = this.view.getUint32(this.offset);
-      this.offset += 4;
-      return value;
-    }
-    if (info === 27) {
-      this.need(8);
-      const high = this.view.getUint32(this.offset);
-      const low = this.view.getUint32(this.offset + 4);
-      this.offset += 8;
+    if (info <= 27) {
+      // 2, 4 or 8 bytes, big-endian; an 8-byte argument in two 32-bit halves.
+      const width = 1 << (info - 24);
+      this.need(width);
+      let high = 0;
+      let value = 0;
+      for (let index = 0; index < width; index++) {
+        if (index === 4) {
+          high = value;
+          value = 0;
+        }
+        value = value * 256 + this.data[this.offset++];
+      }
+      if (width < 8) return value;
       if (major !== MAJOR_SIMPLE && high >= 0x200000) {
         throw new ProtocolError('unsupported', 'CBOR integer beyond 2^53 - 1', start);
       }
-      return high * TWO_POWER_32 + low;
+      return high * TWO_POWER_32 + value;
     }
     if (info === 31) throw new ProtocolError('unsupported', 'indefinite-length CBOR items are not accepted', start);
     throw new ProtocolError('malformed', 'reserved CBOR additional information', start);
@@ -346,8 +345,11 @@ export class CborReader {
   private readSimple(argument: number, start: number): CborValue {
     const info = this.lastInfo;
     if (info === 25) return halfToNumber(argument);
-    if (info === 26) return this.view.getFloat32(this.offset - 4);
-    if (info === 27) return this.view.getFloat64(this.offset - 8);
+    if (info === 26 || info === 27) {
+      const width = info === 26 ? 4 : 8;
+      for (let index = 0; index < width; index++) scratch.setUint8(index, this.data[this.offset - width + index]);
+      return width === 4 ? scratch.getFloat32(0) : scratch.getFloat64(0);
+    }
     if (info < 24) {
       if (argument === 20) return false;
       if (argument === 21) return true;

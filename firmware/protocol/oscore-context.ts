@@ -35,7 +35,6 @@ export interface OscoreOptionValue {
 }
 
 export function encodeOscoreOption(value: OscoreOptionValue): Uint8Array {
-  const writer = new ByteWriter(16);
   const partialIvLength = value.partialIv ? value.partialIv.length : 0;
   if (partialIvLength > 5) throw new ProtocolError('invalid-argument', 'OSCORE Partial IV longer than 5 bytes');
   let flags = partialIvLength;
@@ -43,6 +42,7 @@ export function encodeOscoreOption(value: OscoreOptionValue): Uint8Array {
   if (value.kid) flags |= 0x08;
   // All flag bits zero means an empty option value (Section 6.1).
   if (flags === 0) return new Uint8Array(0);
+  const writer = new ByteWriter(16);
   writer.byte(flags);
   if (value.partialIv) writer.append(value.partialIv);
   if (value.kidContext) {
