@@ -12,8 +12,11 @@
 import nodeCrypto, { Cipher } from 'node:crypto';
 import type { BlockCipher } from '../firmware/protocol/aes';
 import { Aead, createCcmAead } from '../firmware/protocol/aesccm';
+import { bytesEqual } from '../firmware/protocol/bytes';
 
 interface KeyCiphers {
+  /** A copy of the key. */
+  key: Uint8Array;
   ecb: Cipher;
   cbc: Cipher;
   /** The CBC cipher's chaining value: the last block it produced (zero before the first call). */
@@ -26,6 +29,11 @@ export const DEFAULT_CACHED_KEYS = 8192;
 
 export function createCachedCcmAead(maximumKeys = DEFAULT_CACHED_KEYS): Aead {
   const ciphers = new Map<string, KeyCiphers>();
+  /**
+   * The same ciphers by key array: a device's keys are arrays kept in its context, so a lookup by identity finds
+   * them without turning the key into a string. Replaced when the cache starts over, so that bound holds.
+   */
+  let byArray = new WeakMap<Uint8Array, KeyCiphers>();
   // CCM asks twice per message for the same key (key stream, then MAC): the second time needs no lookup.
   const lastKey = new Uint8Array(16);
   let lastEntry: KeyCiphers | null = null;
@@ -38,16 +46,24 @@ export function createCachedCcmAead(maximumKeys = DEFAULT_CACHED_KEYS): Aead {
 
   function ciphersFor(key: Uint8Array): KeyCiphers {
     if (lastEntry && sameAsLast(key)) return lastEntry;
-    const name = Buffer.from(key.buffer, key.byteOffset, key.length).toString('latin1');
-    let entry = ciphers.get(name);
-    if (!entry) {
-      if (ciphers.size >= maximumKeys) ciphers.clear();
-      const ecb = nodeCrypto.createCipheriv('aes-128-ecb', key, null);
-      ecb.setAutoPadding(false);
-      const cbc = nodeCrypto.createCipheriv('aes-128-cbc', key, ZERO_BLOCK);
-      cbc.setAutoPadding(false);
-      entry = { ecb, cbc, chain: ZERO_BLOCK };
-      ciphers.set(name, entry);
+    let entry = byArray.get(key);
+    // The array's bytes may have changed since (a caller reusing its array): the entry counts only if they match.
+    if (!entry || !bytesEqual(entry.key, key)) {
+      const name = Buffer.from(key.buffer, key.byteOffset, key.length).toString('latin1');
+      entry = ciphers.get(name);
+      if (!entry) {
+        if (ciphers.size >= maximumKeys) {
+          ciphers.clear();
+          byArray = new WeakMap();
+        }
+        const ecb = nodeCrypto.createCipheriv('aes-128-ecb', key, null);
+        ecb.setAutoPadding(false);
+        const cbc = nodeCrypto.createCipheriv('aes-128-cbc', key, ZERO_BLOCK);
+        cbc.setAutoPadding(false);
+        entry = { key: new Uint8Array(key), ecb, cbc, chain: ZERO_BLOCK };
+        ciphers.set(name, entry);
+      }
+      byArray.set(key, entry);
     }
     lastKey.set(key);
     lastEntry = entry;

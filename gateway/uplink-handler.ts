@@ -15,7 +15,7 @@ import { ackFor, commandAckMessage, PendingCommandChanges, planResults, PlannedR
 import { classifyPlainRequest, discoveryResponse, plainErrorResponse } from './coap/plain';
 import { SourceRateLimiter } from './coap/rate-limit';
 import { MessageIds, OscoreResponder, PlainResponder, Responder } from './coap/responders';
-import { datagramKey, Endpoint, ResponseCache } from './coap/response-cache';
+import { datagramKey, Endpoint, PendingResponse, ResponseCache } from './coap/response-cache';
 import type { GatewayMetrics } from './metrics';
 import type { TopicScheme } from './mqtt/topics';
 import type { GroupCommitter, StagedWrite } from './store/committer';
@@ -54,7 +54,7 @@ class StagedUplink implements StagedWrite {
     readonly uplink: DecodedUplink,
     readonly mapped: MappedUplink,
     readonly source: Endpoint,
-    readonly key: string,
+    readonly pending: PendingResponse,
     readonly responder: Responder,
     readonly receivedAt: number,
     readonly stateChanged: boolean,
@@ -187,8 +187,7 @@ export class UplinkHandler {
       const response = responder.unavailable('Gateway busy');
       if (response) {
         // Retransmissions of this request get the same answer (its sequence number is already in the window).
-        this.responses.begin(key);
-        this.responses.finish(key, response);
+        this.responses.finish(this.responses.begin(key), response);
         this.dependencies.send(response, source);
       }
       return;
@@ -202,7 +201,7 @@ export class UplinkHandler {
       this.persistReplayWindow(device);
       return this.dependencies.send(responder.error(CoapCode.BadRequest, error.message), source);
     }
-    this.responses.begin(key);
+    const pending = this.responses.begin(key);
     device.lastReadingId = mapped.highestReadingId;
     device.lastAddress = source.address;
     device.lastPort = source.port;
@@ -237,7 +236,7 @@ export class UplinkHandler {
     }
     const touchedCommands = [...results.map((result) => result.downlink.id), ...firstSends.map((entry) => entry.downlink.id)];
     this.dependencies.committer.stage(
-      new StagedUplink(this, device, uplink, mapped, source, key, responder, receivedAt, stateChanged, messages, results, commands, firstSends.length, touchedCommands),
+      new StagedUplink(this, device, uplink, mapped, source, pending, responder, receivedAt, stateChanged, messages, results, commands, firstSends.length, touchedCommands),
     );
   }
 
@@ -253,10 +252,10 @@ export class UplinkHandler {
   /** After the commit is on disk, or failed (StagedUplink.settle): the response goes out only now. */
   settleStaged(staged: StagedUplink, error: Error | null): void {
     const { metrics, downlinks, pendingCommands } = this.dependencies;
-    const { device, source, key, mapped, results } = staged;
+    const { device, source, pending, mapped, results } = staged;
     if (staged.touchedCommands.length > 0) pendingCommands.clear(staged.touchedCommands);
     if (error) {
-      this.responses.abandon(key);
+      this.responses.abandon(pending);
       this.reject('storage-failed', source, error.message);
       const response = staged.responder.unavailable('Journal unavailable');
       if (response) this.dependencies.send(response, this.latestEndpoint(device, source));
@@ -271,7 +270,7 @@ export class UplinkHandler {
       time: Math.floor(staged.receivedAt / 1000),
       acknowledgedCommandResults: commandResults.map((result) => result.commandId),
     });
-    const retransmittedFrom = this.responses.finish(key, response);
+    const retransmittedFrom = this.responses.finish(pending, response);
     this.dependencies.send(response, retransmittedFrom ?? this.latestEndpoint(device, source));
     metrics.uplinksAccepted.inc();
     if (mapped.readings.length > 0) metrics.readingsStored.inc(mapped.readings.length);

@@ -13,11 +13,17 @@ export interface Endpoint {
 }
 
 interface Entry {
+  key: string;
   response: Buffer | null;
   /** Where a retransmission came from while the response was pending. */
   latestSource: Endpoint | null;
   expiresAt: number;
+  /** Deleted from the map (expired, evicted or abandoned): its place in the order is skipped. */
+  removed: boolean;
 }
+
+/** A datagram being processed: what `begin` returns and `finish` or `abandon` takes. */
+export type PendingResponse = Entry;
 
 /** One-shot hashing (Node 20.12+) needs no Hash object per datagram. */
 const oneShotHash = (nodeCrypto as unknown as { hash?: (algorithm: string, data: Buffer, encoding: 'base64') => string }).hash;
@@ -27,13 +33,18 @@ export function datagramKey(datagram: Buffer): string {
   return oneShotHash ? oneShotHash('sha256', datagram, 'base64') : nodeCrypto.createHash('sha256').update(datagram).digest('base64');
 }
 
+/**
+ * Every datagram costs a lookup, and a new one an insertion and (when full) an eviction: three operations on a
+ * map of up to `maximumEntries` keys; the pending entry itself goes with the uplink to its commit, so storing
+ * the response needs no lookup.
+ */
 export class ResponseCache {
   private readonly entries = new Map<string, Entry>();
   /**
-   * Keys in insertion order, consumed from `head`. Evicting from the front of a Map is slow in V8 (iteration
+   * Entries in insertion order, consumed from `head`. Evicting from the front of a Map is slow in V8 (iteration
    * walks over deleted slots), so the order is kept in this array instead.
    */
-  private order: string[] = [];
+  private order: Entry[] = [];
   private head = 0;
 
   constructor(private readonly maximumEntries: number, private readonly lifetimeMilliseconds: number, private readonly now: () => number = Date.now) {}
@@ -46,43 +57,47 @@ export class ResponseCache {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt <= this.now() && entry.response) {
-      this.entries.delete(key);
+      this.remove(entry);
       return undefined;
     }
     if (!entry.response) entry.latestSource = source;
     return { response: entry.response };
   }
 
-  /** Marks a datagram as being processed. */
-  begin(key: string): void {
+  /** Marks a datagram as being processed. Only for a key `lookup` just found no entry for. */
+  begin(key: string): PendingResponse {
     this.evict();
-    this.entries.set(key, { response: null, latestSource: null, expiresAt: this.now() + this.lifetimeMilliseconds });
-    this.order.push(key);
+    const entry: Entry = { key, response: null, latestSource: null, expiresAt: this.now() + this.lifetimeMilliseconds, removed: false };
+    this.entries.set(key, entry);
+    this.order.push(entry);
+    return entry;
   }
 
   /** Stores the response; returns where a retransmission arrived from meanwhile, if one did. */
-  finish(key: string, response: Buffer): Endpoint | null {
-    const entry = this.entries.get(key);
-    if (!entry) return null;
-    entry.response = response;
-    return entry.latestSource;
+  finish(pending: PendingResponse, response: Buffer): Endpoint | null {
+    if (pending.removed) return null;
+    pending.response = response;
+    return pending.latestSource;
   }
 
   /** Forgets a datagram whose processing failed (so a retransmission is processed afresh). */
-  abandon(key: string): void {
-    this.entries.delete(key);
+  abandon(pending: PendingResponse): void {
+    this.remove(pending);
+  }
+
+  private remove(entry: Entry): void {
+    if (entry.removed) return;
+    entry.removed = true;
+    this.entries.delete(entry.key);
   }
 
   /** Drops expired entries from the front, and the oldest ones beyond the bound. Pending entries are old only if stuck. */
   private evict(): void {
     const now = this.now();
     while (this.head < this.order.length) {
-      const key = this.order[this.head]!;
-      const entry = this.entries.get(key);
-      if (entry && entry.expiresAt > now && this.entries.size < this.maximumEntries) break;
-      // An entry re-created under the same key after an abandon sits later in the order too; keep that one.
-      if (entry && entry.expiresAt <= now) this.entries.delete(key);
-      else if (entry && this.entries.size >= this.maximumEntries) this.entries.delete(key);
+      const entry = this.order[this.head]!;
+      if (!entry.removed && entry.expiresAt > now && this.entries.size < this.maximumEntries) break;
+      this.remove(entry);
       this.head++;
     }
     if (this.head > 4096 && this.head * 2 > this.order.length) {

@@ -23,6 +23,22 @@ describe('gateway: AES-CCM with cipher objects kept per key', () => {
     );
   });
 
+  it('uses the bytes a key array holds now, when a caller writes another key into the same array', () => {
+    fc.assert(
+      fc.property(fc.array(bytes(16, 16), { minLength: 1, maxLength: 6 }), bytes(13, 13), bytes(0, 40), (keys, nonce, plaintext) => {
+        const cached = createCachedCcmAead(2);
+        const reused = new Uint8Array(16);
+        for (const key of keys) {
+          reused.set(key);
+          assert.deepEqual(Buffer.from(cached.seal(reused, nonce, new Uint8Array(0), plaintext)), Buffer.from(reference.seal(key, nonce, new Uint8Array(0), plaintext)));
+          // Another array in between, so the next lookup of `reused` is not the one just made.
+          cached.seal(new Uint8Array(16).fill(keys.length), nonce, new Uint8Array(0), plaintext);
+        }
+      }),
+      { numRuns: 200, seed: 8613 },
+    );
+  });
+
   it('refuses a changed ciphertext, tag, nonce, additional data or key', () => {
     const cached = createCachedCcmAead();
     const key = new Uint8Array(16).fill(7);

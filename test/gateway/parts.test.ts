@@ -99,9 +99,9 @@ describe('gateway parts', () => {
       let now = 0;
       const cache = new ResponseCache(10, 1000, () => now);
       assert.equal(cache.lookup('k', { address: 'a', port: 1 }), undefined);
-      cache.begin('k');
+      const pending = cache.begin('k');
       assert.deepEqual(cache.lookup('k', { address: 'b', port: 2 }), { response: null });
-      assert.deepEqual(cache.finish('k', Buffer.from('r')), { address: 'b', port: 2 });
+      assert.deepEqual(cache.finish(pending, Buffer.from('r')), { address: 'b', port: 2 });
       assert.deepEqual(cache.lookup('k', { address: 'c', port: 3 }), { response: Buffer.from('r') });
       now += 1001;
       assert.equal(cache.lookup('k', { address: 'c', port: 3 }), undefined);
@@ -109,11 +109,32 @@ describe('gateway parts', () => {
 
     it('stays within its bound', () => {
       const cache = new ResponseCache(5, 1000);
-      for (let index = 0; index < 50; index++) {
-        cache.begin(String(index));
-        cache.finish(String(index), Buffer.from('x'));
-      }
+      for (let index = 0; index < 50; index++) cache.finish(cache.begin(String(index)), Buffer.from('x'));
       assert.ok(cache.size <= 5);
+    });
+
+    it('forgets an abandoned datagram, and an entry made again under its key outlives the old one\'s place in the order', () => {
+      let now = 0;
+      const cache = new ResponseCache(3, 1000, () => now);
+      const first = cache.begin('k');
+      cache.abandon(first);
+      assert.equal(cache.lookup('k', { address: 'a', port: 1 }), undefined);
+      assert.equal(cache.finish(first, Buffer.from('late')), null);
+      const second = cache.begin('k');
+      cache.finish(second, Buffer.from('r'));
+      // Two more: the bound (3) evicts from the front, where the abandoned entry's place is skipped.
+      cache.finish(cache.begin('a'), Buffer.from('a'));
+      cache.finish(cache.begin('b'), Buffer.from('b'));
+      assert.deepEqual(cache.lookup('k', { address: 'a', port: 1 }), { response: Buffer.from('r') });
+      cache.finish(cache.begin('c'), Buffer.from('c'));
+      assert.equal(cache.lookup('k', { address: 'a', port: 1 }), undefined, 'the oldest live entry goes first');
+      assert.equal(cache.size, 3);
+      // A pending entry that got stuck past its lifetime is evicted; its late answer is not stored.
+      const stuck = cache.begin('s');
+      now += 1001;
+      cache.begin('t');
+      assert.equal(cache.finish(stuck, Buffer.from('x')), null);
+      assert.equal(cache.lookup('s', { address: 'a', port: 1 }), undefined);
     });
   });
 
