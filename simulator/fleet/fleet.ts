@@ -23,9 +23,9 @@ import { firmwareFor } from './firmware-cache';
 import type { FromWorker, GatewayWorkerData, ToWorker } from './gateway-worker';
 import { terminalCount, type Scenario } from './scenario';
 import { imeiFor } from './imei';
-import { FleetShard, type ShardSetup, type TerminalSnapshot, type TerminalSpec } from './shard';
+import type { ShardSetup, TerminalSnapshot, TerminalSpec } from './shard';
+import { localShard, workerShard, type ShardHandle } from './shard-handle';
 import { ShardSync } from './shard-sync';
-import type { FromShard, ToShard } from './shard-worker';
 
 export interface FleetOptions {
   /** Gateway database directory (emptied first). */
@@ -57,12 +57,6 @@ export interface Delivery {
 export interface TerminalAccount extends TerminalSnapshot {
   delivered: number;
   missing: number[];
-}
-
-/** A shard in this thread or in a worker thread. */
-interface ShardHandle {
-  snapshot(): Promise<TerminalSnapshot[]>;
-  close(): Promise<void>;
 }
 
 export interface FleetProgress {
@@ -213,75 +207,19 @@ export class Fleet {
         networkEpochMs: this.epochMs,
       });
     }
-    this.shards = shardCount === 1 ? [this.localShard(setups[0]!)] : await Promise.all(setups.map((setup) => this.workerShard(setup)));
+    const onFailure = (error: Error): void => {
+      this.failure ??= error;
+    };
+    if (shardCount === 1) this.shards = [localShard(setups[0]!, onFailure)];
+    else {
+      const started = await Promise.allSettled(setups.map((setup) => workerShard(setup, onFailure)));
+      // Keep the ones that started, so that close() ends their threads when another failed.
+      for (const result of started) if (result.status === 'fulfilled') this.shards.push(result.value);
+      for (const result of started) if (result.status === 'rejected') throw result.reason;
+    }
     this.log(
       `${terminalCount(scenario)} terminals provisioned and flashed${shardCount > 1 ? ` in ${shardCount} threads` : ''}; gateway CoAP on 127.0.0.1:${this.coapPort}, MQTT on ${this.mqttUrl}`,
     );
-  }
-
-  private localShard(setup: ShardSetup): ShardHandle {
-    const shard = new FleetShard(setup);
-    shard.start((error) => (this.failure ??= error));
-    return {
-      snapshot: () => Promise.resolve(shard.snapshot()),
-      close: async () => {
-        await shard.stopped();
-        shard.close();
-      },
-    };
-  }
-
-  private workerShard(setup: ShardSetup): Promise<ShardHandle> {
-    const entry = path.join(__dirname, 'shard-worker.ts');
-    const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, { eval: true, workerData: setup });
-    const requests = new Map<number, (terminals: TerminalSnapshot[]) => void>();
-    let nextRequest = 1;
-    let closed: () => void = () => {};
-    const whenClosed = new Promise<void>((resolve) => (closed = resolve));
-    const fail = (message: string): void => {
-      this.failure ??= new Error(`fleet ${message}`);
-    };
-    return new Promise((resolve, reject) => {
-      worker.on('message', (message: FromShard) => {
-        switch (message.type) {
-          case 'ready':
-            resolve({
-              snapshot: () =>
-                new Promise((answer) => {
-                  const id = nextRequest++;
-                  requests.set(id, answer);
-                  worker.postMessage({ type: 'snapshot', id } satisfies ToShard);
-                }),
-              close: async () => {
-                worker.postMessage({ type: 'close' } satisfies ToShard);
-                await Promise.race([whenClosed, new Promise((done) => setTimeout(done, 15000).unref())]);
-                await worker.terminate();
-              },
-            });
-            break;
-          case 'snapshot':
-            requests.get(message.id)?.(message.terminals);
-            requests.delete(message.id);
-            break;
-          case 'closed':
-            closed();
-            break;
-          case 'failed':
-            fail(message.message);
-            reject(new Error(`fleet ${message.message}`));
-            break;
-        }
-      });
-      worker.once('error', (error) => {
-        fail(`shard ${setup.shard}: ${error.message}`);
-        reject(error);
-      });
-      worker.once('exit', () => {
-        closed();
-        for (const answer of requests.values()) answer([]);
-        requests.clear();
-      });
-    });
   }
 
   /** Start the gateway and its MQTT observer in a worker thread; provisions `devices` and returns their secrets. */

@@ -39,5 +39,5 @@ function main(): void {
 try {
   main();
 } catch (error) {
-  parentPort?.postMessage({ type: 'failed', message: (error as Error).stack ?? String(error) } satisfies FromShard);
+  parentPort?.postMessage({ type: 'failed', message: `shard ${(workerData as ShardSetup).shard}: ${(error as Error).stack ?? String(error)}` } satisfies FromShard);
 }
