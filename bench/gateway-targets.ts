@@ -117,6 +117,8 @@ export interface CommitFigures {
   seconds: number;
   fsyncs: number;
   fsyncSeconds: number;
+  /** Uplinks answered 5.03 because too many waited for their commit (maximumPendingUplinks). */
+  busy: number;
 }
 
 /** Commit count, uplinks committed and time in commits, from the gateway's /metrics. */
@@ -129,6 +131,7 @@ export async function commitFigures(httpPort: number): Promise<CommitFigures> {
     seconds: value('udt_gateway_commit_duration_seconds_sum'),
     fsyncs: value('udt_gateway_fsync_duration_seconds_count'),
     fsyncSeconds: value('udt_gateway_fsync_duration_seconds_sum'),
+    busy: Number(/^udt_gateway_uplinks_rejected_total\{reason="busy"\} ([0-9.e+-]+)$/m.exec(text)?.[1] ?? 0),
   };
 }
 

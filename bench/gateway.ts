@@ -50,7 +50,7 @@ interface Target extends StartedTarget {
 }
 
 const HEADER =
-  '  target     offered/s  delivered/s    p50 ms    p99 ms    max ms  lost  dup  process CPU  CPU us/uplink  main us/uplink  load CPU  uplinks/commit  ms/commit  ms/fsync\n';
+  '  target     offered/s  delivered/s    p50 ms    p99 ms    max ms  lost  dup  process CPU  CPU us/uplink  main us/uplink  load CPU  uplinks/commit  ms/commit  ms/fsync  busy\n';
 
 /** One rate on one target, tried twice when it is not sustained the first time. */
 async function measureRate(target: Target, rate: number): Promise<MeasuredStep> {
@@ -76,7 +76,7 @@ async function measureRate(target: Target, rate: number): Promise<MeasuredStep> 
       const fsyncs = after.fsyncs - commitsBefore.fsyncs;
       commitText =
         `  ${((after.uplinks - commitsBefore.uplinks) / commits).toFixed(1).padStart(14)}  ${(((after.seconds - commitsBefore.seconds) / commits) * 1000).toFixed(2).padStart(9)}` +
-        `  ${(((after.fsyncSeconds - commitsBefore.fsyncSeconds) / fsyncs) * 1000).toFixed(2).padStart(8)}`;
+        `  ${(((after.fsyncSeconds - commitsBefore.fsyncSeconds) / fsyncs) * 1000).toFixed(2).padStart(8)}  ${String(after.busy - commitsBefore.busy).padStart(4)}`;
     }
     result = { ...step, systemCpu, cpuMicrosecondsPerUplink, mainThreadMicrosecondsPerUplink };
     process.stdout.write(
