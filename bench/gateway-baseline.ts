@@ -5,7 +5,8 @@
  * publishes from memory). What the gateway costs on top of this is OSCORE, the fsynced journal, dedup and
  * the retained state.
  *
- * Run as a child process: tsx bench/gateway-baseline.ts <udp port> <broker port> <channel>[:unit],...
+ * Run as a child process: tsx bench/gateway-baseline.ts <udp port> <broker port> <channel>[:unit],... [broker URL]
+ * (with a broker URL it publishes there, QoS 1, instead of to an embedded broker on <broker port>).
  */
 import { createSocket } from 'node:dgram';
 import mqtt from 'mqtt';
@@ -18,13 +19,13 @@ import type { Channel } from '../gateway/store/registry';
 import { mapUplink, readingJson } from '../gateway/uplink-mapping';
 
 async function main(): Promise<void> {
-  const [udpPort, brokerPort, channelText] = process.argv.slice(2);
+  const [udpPort, brokerPort, channelText, externalUrl] = process.argv.slice(2);
   const channels: Channel[] = (channelText ?? 'value').split(',').map((part) => {
     const [name, unit] = part.split(':');
     return unit ? { name: name!, unit } : { name: name! };
   });
-  const broker = await startEmbeddedBroker('127.0.0.1', Number(brokerPort));
-  const client = mqtt.connect(broker.url, { protocolVersion: 4, clientId: 'udt-baseline-forwarder' });
+  const broker = externalUrl ? null : await startEmbeddedBroker('127.0.0.1', Number(brokerPort));
+  const client = mqtt.connect(externalUrl ?? broker!.url, { protocolVersion: 4, clientId: 'udt-baseline-forwarder' });
   await new Promise<void>((resolve) => client.once('connect', () => resolve()));
   const topics = new TopicScheme('udt');
   const socket = createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
@@ -53,11 +54,11 @@ async function main(): Promise<void> {
     }
   });
   await new Promise<void>((resolve) => socket.bind(Number(udpPort), '127.0.0.1', () => resolve()));
-  process.stdout.write(JSON.stringify({ msg: 'baseline started', udpPort: Number(udpPort), brokerPort: broker.port }) + '\n');
+  process.stdout.write(JSON.stringify({ msg: 'baseline started', udpPort: Number(udpPort), broker: externalUrl ?? broker!.url }) + '\n');
   process.once('SIGTERM', () => {
     socket.close();
     client.end(true, {}, () => {
-      broker.close().then(() => process.exit(0), () => process.exit(0));
+      (broker ? broker.close() : Promise.resolve()).then(() => process.exit(0), () => process.exit(0));
     });
   });
 }

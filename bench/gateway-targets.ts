@@ -22,7 +22,7 @@ import { LoadGenerator, RequestBuilder } from './gateway-load';
 export const root = path.resolve(__dirname, '..');
 const CHANNELS = [{ name: 'volume', unit: 'm3' }];
 
-async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
+export async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
   if (kind === 'tcp') {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -150,6 +150,15 @@ export interface GatewayStartOptions {
   profileDirectory: string | null;
   /** The gateway with MQTT in its main thread (mqttThread off). */
   oneThread: boolean;
+  /**
+   * An external broker: the gateway's --mqtt URL (it then publishes at its default QoS 2), where the load
+   * generator subscribes too. The gateway's embedded broker when absent.
+   */
+  mqttUrl?: string;
+  /** The gateway's QoS toward `mqttUrl` (its default, 2, when absent). */
+  mqttQos?: 1 | 2;
+  /** The gateway's mqttBrokerInflightMaximum (its default, 20, when absent). */
+  brokerInflightMaximum?: number;
 }
 
 
@@ -178,20 +187,29 @@ export async function startGateway(directory: string, options: GatewayStartOptio
   const child = await spawnReady(
     [...nodeOptions, 'bin/udt.js', 'gateway', '--data-dir', dataDirectory, '--coap-host', '127.0.0.1', '--coap-port', String(coapPort), '--broker-port', String(brokerPort), '--http-port', String(httpPort)],
     '"msg":"gateway started"',
-    { UDT_GATEWAY_RATE_LIMIT_PER_SECOND: '0', UDT_GATEWAY_LOG_LEVEL: 'info', UDT_GATEWAY_MQTT_THREAD: oneThread ? 'false' : 'true' },
+    {
+      UDT_GATEWAY_RATE_LIMIT_PER_SECOND: '0',
+      UDT_GATEWAY_LOG_LEVEL: 'info',
+      UDT_GATEWAY_MQTT_THREAD: oneThread ? 'false' : 'true',
+      ...(options.mqttUrl ? { UDT_GATEWAY_MQTT_URL: options.mqttUrl } : {}),
+      ...(options.mqttQos ? { UDT_GATEWAY_MQTT_QOS: String(options.mqttQos) } : {}),
+      ...(options.brokerInflightMaximum ? { UDT_GATEWAY_MQTT_BROKER_INFLIGHT_MAXIMUM: String(options.brokerInflightMaximum) } : {}),
+    },
   );
   const build: RequestBuilder = (device, messageId, readingId, time) =>
     buildUplinkRequest(contexts[device]!, messageId, { readings: [{ id: readingId, time, values: [readingId / 1000] }], commandResults: [] }).datagram;
-  const generator = new LoadGenerator({ deviceCount, coapPort, mqttUrl: `mqtt://127.0.0.1:${brokerPort}`, buildRequest: build });
+  const generator = new LoadGenerator({ deviceCount, coapPort, mqttUrl: options.mqttUrl ?? `mqtt://127.0.0.1:${brokerPort}`, buildRequest: build });
   await generator.open();
   return { name: 'gateway', child, generator, figures: () => commitFigures(httpPort) };
 }
 
-export async function startBaseline(deviceCount: number): Promise<Target> {
+/** The baseline forwarder with its own embedded broker, or publishing to `mqttUrl`. */
+export async function startBaseline(deviceCount: number, mqttUrl?: string): Promise<Target> {
   const coapPort = await freePort('udp');
   const brokerPort = await freePort('tcp');
   const channelText = CHANNELS.map((channel) => `${channel.name}:${channel.unit}`).join(',');
-  const child = await spawnReady(['--require', 'tsx/cjs', 'bench/gateway-baseline.ts', String(coapPort), String(brokerPort), channelText], 'baseline started');
+  const command = ['--require', 'tsx/cjs', 'bench/gateway-baseline.ts', String(coapPort), String(brokerPort), channelText, ...(mqttUrl ? [mqttUrl] : [])];
+  const child = await spawnReady(command, 'baseline started');
   const imeis = Array.from({ length: deviceCount }, (_, index) => `99${String(index).padStart(13, '0')}`);
   const build: RequestBuilder = (device, messageId, readingId, time) =>
     encodeCoap({
@@ -205,7 +223,7 @@ export async function startBaseline(deviceCount: number): Promise<Target> {
       ],
       payload: encodeUplink({ readings: [{ id: readingId, time, values: [readingId / 1000] }], commandResults: [] }),
     });
-  const generator = new LoadGenerator({ deviceCount, coapPort, mqttUrl: `mqtt://127.0.0.1:${brokerPort}`, buildRequest: build });
+  const generator = new LoadGenerator({ deviceCount, coapPort, mqttUrl: mqttUrl ?? `mqtt://127.0.0.1:${brokerPort}`, buildRequest: build });
   await generator.open();
   return { name: 'baseline', child, generator };
 }

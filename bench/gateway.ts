@@ -9,13 +9,19 @@
  *
  * Options: --devices N (200), --seconds S per step (4), --max-rate R, --profile (CPU profile of the gateway at
  * its highest sustained rate; done anyway when a target is missed), --quick (fewer steps), --one-thread (the
- * gateway's MQTT client and embedded broker in its main thread instead of a worker thread, like the baseline).
+ * gateway's MQTT client and embedded broker in its main thread instead of a worker thread, like the baseline),
+ * --broker mosquitto (each target publishes to a Mosquitto of its own instead of an embedded Aedes: the gateway
+ * then at its production default, QoS 2 exactly once with at most 20 messages in flight; the baseline at QoS 1),
+ * --mqtt-qos 1 (with --broker mosquitto: the gateway at QoS 1, at least once, like the baseline), --broker-inflight N
+ * (with --broker mosquitto: Mosquitto's max_inflight_messages and the gateway's mqttBrokerInflightMaximum, 20 by default).
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { StepResult, SUSTAINED_P99_LIMIT_MILLISECONDS } from './gateway-load';
-import { closeTarget, cpuSecondsOf, startBaseline, startGateway, summariseProfile, Target as StartedTarget } from './gateway-targets';
+import { closeTarget, cpuSecondsOf, freePort, startBaseline, startGateway, summariseProfile, Target as StartedTarget } from './gateway-targets';
+import { findExecutable } from '../test/gateway/support/mosquitto';
+import { SoakBroker } from './soak/broker';
 
 const argumentsList = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {
@@ -29,6 +35,33 @@ const wantProfile = argumentsList.includes('--profile');
 /** The gateway with its MQTT client and embedded broker in the same thread as everything else (mqttThread off). */
 const oneThread = argumentsList.includes('--one-thread');
 const quick = argumentsList.includes('--quick');
+const brokerIndex = argumentsList.indexOf('--broker');
+const brokerChoice = brokerIndex >= 0 ? argumentsList[brokerIndex + 1] : 'embedded';
+if (brokerChoice !== 'embedded' && brokerChoice !== 'mosquitto') {
+  process.stderr.write(`bench:gateway: --broker takes "mosquitto" or "embedded", not "${brokerChoice}"\n`);
+  process.exit(2);
+}
+const useMosquitto = brokerChoice === 'mosquitto';
+if (useMosquitto && !findExecutable('mosquitto')) {
+  process.stderr.write('bench:gateway: --broker mosquitto needs the mosquitto broker (Debian: apt-get install mosquitto)\n');
+  process.exit(2);
+}
+const qosOption = option('mqtt-qos', 2);
+if (qosOption !== 1 && qosOption !== 2) {
+  process.stderr.write('bench:gateway: --mqtt-qos takes 1 or 2\n');
+  process.exit(2);
+}
+const gatewayQos: 1 | 2 = qosOption;
+if (gatewayQos !== 2 && !useMosquitto) {
+  process.stderr.write('bench:gateway: --mqtt-qos needs --broker mosquitto (toward its embedded broker the gateway always publishes at QoS 1)\n');
+  process.exit(2);
+}
+/** Mosquitto's max_inflight_messages and the gateway's mqttBrokerInflightMaximum, set together (null: their defaults). */
+const brokerInflight = argumentsList.includes('--broker-inflight') ? option('broker-inflight', NaN) : null;
+if (brokerInflight !== null && (!useMosquitto || !Number.isInteger(brokerInflight) || brokerInflight < 1 || brokerInflight > 65535)) {
+  process.stderr.write('bench:gateway: --broker-inflight takes a whole number from 1 to 65535, with --broker mosquitto\n');
+  process.exit(2);
+}
 const RATES = (quick ? [500, 1000, 2000, 4000, 8000, 16000] : [250, 500, 1000, 1500, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 10000, 12000, 14000, 16000, 18000, 20000, 22000, 24000, 28000, 32000, 40000]).filter(
   (rate) => rate <= maximumRate,
 );
@@ -133,13 +166,31 @@ async function main(): Promise<void> {
       `sustained = every reading delivered and p99 < ${SUSTAINED_P99_LIMIT_MILLISECONDS} ms\n` +
       `machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`,
   );
+  const brokers: SoakBroker[] = [];
   try {
     const targets: Target[] = [];
     let gateway: RunResult;
     let baseline: RunResult;
+    let gatewayBrokerUrl: string | undefined;
+    let baselineBrokerUrl: string | undefined;
+    if (useMosquitto) {
+      // One broker per target, so that neither competes with the other's traffic inside one broker.
+      for (const name of ['gateway-broker', 'baseline-broker']) {
+        const brokerDirectory = path.join(directory, name);
+        mkdirSync(brokerDirectory);
+        const settings = brokerInflight === null ? [] : [`max_inflight_messages ${brokerInflight}`];
+        brokers.push(await SoakBroker.start(brokerDirectory, await freePort('tcp'), 'mosquitto', settings));
+      }
+      gatewayBrokerUrl = brokers[0]!.url;
+      baselineBrokerUrl = brokers[1]!.url;
+      process.stdout.write(
+        `brokers: ${brokers.map((broker) => broker.description).join('; ')}; gateway at QoS ${gatewayQos}${gatewayQos === 2 ? ' (exactly once)' : ''}, baseline at QoS 1; ` +
+          `max_inflight_messages ${brokerInflight ?? '20 (default)'}\n`,
+      );
+    }
     try {
-      targets.push({ ...(await startGateway(directory, { deviceCount, profileDirectory: null, oneThread })), steps: [], done: false });
-      targets.push({ ...(await startBaseline(deviceCount)), steps: [], done: false });
+      targets.push({ ...(await startGateway(directory, { deviceCount, profileDirectory: null, oneThread, mqttUrl: gatewayBrokerUrl, mqttQos: useMosquitto ? gatewayQos : undefined, brokerInflightMaximum: brokerInflight ?? undefined })), steps: [], done: false });
+      targets.push({ ...(await startBaseline(deviceCount, baselineBrokerUrl)), steps: [], done: false });
       await runInterleaved(targets);
       gateway = resultOf(targets[0]!);
       baseline = resultOf(targets[1]!);
@@ -147,21 +198,22 @@ async function main(): Promise<void> {
       for (const target of targets) await closeTarget(target);
     }
     const ratio = baseline.sustainedRate > 0 ? gateway.sustainedRate / baseline.sustainedRate : NaN;
+    const mqttSide = useMosquitto ? 'MQTT client in a second, Mosquitto in its own process' : 'MQTT client and embedded broker in a second';
     const p99At1000 = gateway.at1000?.p99Milliseconds ?? NaN;
     process.stdout.write(
       `\nsummary\n` +
-        `  gateway (OSCORE + fsynced journal):  sustained ${gateway.sustainedRate.toFixed(0)} uplinks/s; at 1000/s p50 ${gateway.at1000?.p50Milliseconds.toFixed(1)} ms, p99 ${p99At1000.toFixed(1)} ms\n` +
-        `  baseline (plain, no durability):     sustained ${baseline.sustainedRate.toFixed(0)} uplinks/s; at 1000/s p50 ${baseline.at1000?.p50Milliseconds.toFixed(1)} ms, p99 ${baseline.at1000?.p99Milliseconds.toFixed(1)} ms\n` +
+        `  gateway (OSCORE + fsynced journal${useMosquitto ? `, QoS ${gatewayQos} to Mosquitto` : ''}):  sustained ${gateway.sustainedRate.toFixed(0)} uplinks/s; at 1000/s p50 ${gateway.at1000?.p50Milliseconds.toFixed(1)} ms, p99 ${p99At1000.toFixed(1)} ms\n` +
+        `  baseline (plain, no durability${useMosquitto ? ', QoS 1 to Mosquitto' : ''}):     sustained ${baseline.sustainedRate.toFixed(0)} uplinks/s; at 1000/s p50 ${baseline.at1000?.p50Milliseconds.toFixed(1)} ms, p99 ${baseline.at1000?.p99Milliseconds.toFixed(1)} ms\n` +
         `  ratio gateway/baseline: ${(ratio * 100).toFixed(0)}% (target >= 80%); p99 at 1000/s ${p99At1000.toFixed(1)} ms (target < 50 ms)\n` +
         `  CPU per uplink at the highest sustained rate (all threads of the process): gateway ${gateway.best?.cpuMicrosecondsPerUplink.toFixed(0)} us, main thread ${gateway.best?.mainThreadMicrosecondsPerUplink.toFixed(0)} us ` +
-        `(${oneThread ? 'everything in one thread (--one-thread)' : 'UDP, OSCORE and the journal in one thread, MQTT client and embedded broker in a second'}), baseline ${baseline.best?.cpuMicrosecondsPerUplink.toFixed(0)} us (one thread)\n`,
+        `(${oneThread ? 'everything in one thread (--one-thread)' : `UDP, OSCORE and the journal in one thread, ${mqttSide}`}), baseline ${baseline.best?.cpuMicrosecondsPerUplink.toFixed(0)} us (one thread)\n`,
     );
     const missed = !(ratio >= 0.8) || !(p99At1000 < 50);
     if (missed || wantProfile) {
       const profileDirectory = path.join(directory, 'profile');
       const rate = Math.max(1000, Math.round(gateway.sustainedRate / 500) * 500);
       process.stdout.write(`\nprofile of the gateway process at ${rate} uplinks/s${missed ? ' (a target was missed)' : ''}:\n`);
-      const profiled = await startGateway(directory, { deviceCount, profileDirectory, oneThread });
+      const profiled = await startGateway(directory, { deviceCount, profileDirectory, oneThread, mqttUrl: gatewayBrokerUrl, mqttQos: useMosquitto ? gatewayQos : undefined, brokerInflightMaximum: brokerInflight ?? undefined });
       try {
         // Long enough that start-up (module loading, TypeScript compilation by tsx) is a small part of the profile.
         await profiled.generator.runStep(rate, Math.max(12, stepSeconds * 3));
@@ -174,11 +226,12 @@ async function main(): Promise<void> {
         .map((file) => ({ file, thread: Number(file.split('.').slice(-3)[0]) }))
         .sort((left, right) => left.thread - right.thread);
       for (const { file, thread } of files) {
-        process.stdout.write(`  ${thread === 0 ? 'main thread (UDP, OSCORE, journal)' : `thread ${thread} (MQTT client and embedded broker)`}, wall-clock samples:\n`);
+        process.stdout.write(`  ${thread === 0 ? 'main thread (UDP, OSCORE, journal)' : `thread ${thread} (MQTT client${useMosquitto ? '' : ' and embedded broker'})`}, wall-clock samples:\n`);
         process.stdout.write(summariseProfile(path.join(profileDirectory, file)) + '\n');
       }
     }
   } finally {
+    for (const broker of brokers) await broker.stop();
     rmSync(directory, { recursive: true, force: true });
   }
 }

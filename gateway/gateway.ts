@@ -64,6 +64,8 @@ export class Gateway {
   readonly now: () => number;
 
   private url = '';
+  /** QoS and in-flight window the publisher uses (logged at start: the window bounds QoS 2 throughput). */
+  private mqttDelivery = { qos: 1, inFlight: 0 };
   private readonly version: string;
 
   private constructor(
@@ -173,6 +175,7 @@ export class Gateway {
       subscriptions: [this.topics.commandSubscription()],
       reconnectMilliseconds: config.mqttReconnectMilliseconds,
     };
+    this.mqttDelivery = { qos, inFlight: options.window };
     const hooks: ThreadHooks = {
       acknowledged: (sequences, receivedAts) => this.acknowledged(sequences, receivedAts),
       message: (topic, payload, retained, done) => this.intake.receive(topic, payload, retained, done),
@@ -245,7 +248,15 @@ export class Gateway {
     this.timers.push(setInterval(() => this.registry.refreshIfChangedElsewhere(), REGISTRY_REFRESH_MILLISECONDS));
     for (const timer of this.timers) timer.unref();
     this.logger.info(
-      { coap: `${config.coapHost}:${this.addresses.coap.port}`, mqtt: redactUrl(this.mqttUrl), http: this.operations?.port ?? null, plainCoap: config.insecurePlainCoap, journalDepth: this.journal.depth },
+      {
+        coap: `${config.coapHost}:${this.addresses.coap.port}`,
+        mqtt: redactUrl(this.mqttUrl),
+        mqttQos: this.mqttDelivery.qos,
+        mqttInFlight: this.mqttDelivery.inFlight,
+        http: this.operations?.port ?? null,
+        plainCoap: config.insecurePlainCoap,
+        journalDepth: this.journal.depth,
+      },
       'gateway started',
     );
     if (config.insecurePlainCoap) this.logger.warn('plain CoAP accepted: development mode, uplinks are not authenticated');

@@ -52,13 +52,14 @@ export class SoakBroker {
     readonly port: number,
     private readonly directory: string,
     private readonly binary: string | null,
+    private readonly mosquittoSettings: string[],
   ) {}
 
-  /** `preferred`: 'aedes' forces Aedes; otherwise Mosquitto when found. */
-  static async start(directory: string, port: number, preferred: BrokerKind | null = null): Promise<SoakBroker> {
+  /** `preferred`: 'aedes' forces Aedes; otherwise Mosquitto when found, with `mosquittoSettings` added to its configuration. */
+  static async start(directory: string, port: number, preferred: BrokerKind | null = null, mosquittoSettings: string[] = []): Promise<SoakBroker> {
     const binary = preferred === 'aedes' ? null : findExecutable('mosquitto');
     if (preferred === 'mosquitto' && !binary) throw new Error('mosquitto is not installed');
-    const broker = new SoakBroker(binary ? 'mosquitto' : 'aedes', port, directory, binary);
+    const broker = new SoakBroker(binary ? 'mosquitto' : 'aedes', port, directory, binary, mosquittoSettings);
     await broker.launch();
     return broker;
   }
@@ -91,6 +92,7 @@ export class SoakBroker {
         'autosave_interval 0',
         'max_queued_messages 0',
         'set_tcp_nodelay true',
+        ...this.mosquittoSettings,
       ];
       // Started as root, Mosquitto drops to the "mosquitto" user, which cannot write our directory.
       if (process.getuid?.() === 0) lines.push('user root');

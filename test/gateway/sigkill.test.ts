@@ -134,7 +134,10 @@ describe(`gateway: SIGKILL at random moments (${rounds} rounds) loses no acknowl
     }
 
     child = spawnGateway(bundle, gatewayArguments, environment);
-    await child.ready;
+    const started = await child.ready;
+    // The start line tells operators how it publishes: QoS 2 keeps within Mosquitto's default in-flight limit.
+    assert.equal(started.mqttQos, qos);
+    assert.equal(started.mqttInFlight, qos === 2 ? 20 : 4096);
     await pause(1000);
     for (const sender of senders) await sender.stop();
     const expected = senders.flatMap((sender) => [...sender.acknowledged].map((id) => `${sender.imei}/${id}`));
