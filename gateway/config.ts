@@ -39,6 +39,12 @@ export interface GatewayConfig {
    * embedded broker, which has no such limit.
    */
   mqttBrokerInflightMaximum: number;
+  /**
+   * MQTT version toward an external broker: 4 (MQTT 3.1.1) or 5. With 5 the broker's CONNACK says how many QoS 1
+   * and 2 messages it takes in flight (Receive Maximum; Mosquitto sends its max_inflight_messages) and the gateway
+   * keeps to that, so mqttBrokerInflightMaximum is not needed. The embedded broker always speaks 3.1.1.
+   */
+  mqttProtocolVersion: number;
   /** Embedded broker listen address and port (only without mqttUrl). */
   brokerHost: string;
   brokerPort: number;
@@ -97,6 +103,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   mqttReconnectMilliseconds: 1000,
   mqttQos: 2,
   mqttBrokerInflightMaximum: 20,
+  mqttProtocolVersion: 4,
   brokerHost: '127.0.0.1',
   brokerPort: 1883,
   topicPrefix: 'udt',
@@ -175,6 +182,7 @@ function validate(config: GatewayConfig): GatewayConfig {
   for (const name of positive) if (!((config[name] as number) >= 1)) problems.push(`${name} must be at least 1`);
   if (config.rateLimitPerSecond < 0 || config.rateLimitBurst < 0) problems.push('rate limits must not be negative');
   if (config.mqttQos !== 1 && config.mqttQos !== 2) problems.push('mqttQos must be 1 or 2');
+  if (config.mqttProtocolVersion !== 4 && config.mqttProtocolVersion !== 5) problems.push('mqttProtocolVersion must be 4 (MQTT 3.1.1) or 5');
   if (!['json', 'senml'].includes(config.payloadFormat)) problems.push('payloadFormat must be json or senml');
   if (!['address', 'address-port'].includes(config.rateLimitKey)) problems.push('rateLimitKey must be address or address-port');
   if (!['FULL', 'NORMAL'].includes(config.sqliteSynchronous)) problems.push('sqliteSynchronous must be FULL or NORMAL');

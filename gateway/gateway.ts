@@ -65,7 +65,7 @@ export class Gateway {
 
   private url = '';
   /** QoS and in-flight window the publisher uses (logged at start: the window bounds QoS 2 throughput). */
-  private mqttDelivery = { qos: 1, inFlight: 0 };
+  private mqttDelivery = { qos: 1, protocolVersion: 4, inFlight: 0 };
   private readonly version: string;
 
   private constructor(
@@ -155,6 +155,8 @@ export class Gateway {
     // with it), and Aedes 1.2 drops QoS 2 messages on their way to QoS 1 and 2 subscribers when two arrive close
     // together (its dedupe by broker counter after reordering; moscajs/aedes#994, reproduced: 62 of 2,000 lost).
     const qos: 1 | 2 = config.mqttUrl && config.mqttQos === 2 ? 2 : 1;
+    // MQTT 5 toward an external broker only (Aedes 1.2 speaks 3.1.1); its CONNACK then sets the in-flight limit.
+    const protocolVersion: 4 | 5 = config.mqttUrl && config.mqttProtocolVersion === 5 ? 5 : 4;
     const options: PublisherOptions = {
       url: config.mqttUrl,
       clientId: `udt-gateway-${config.gatewayId}`,
@@ -167,7 +169,8 @@ export class Gateway {
       releaseLogFile: qos === 2 ? releaseLogFile(config.dataDirectory) : null,
       releaseLogSync: config.sqliteSynchronous === 'FULL',
       journalWalFile: config.sqliteSynchronous === 'FULL' ? `${databaseFile(config.dataDirectory)}-wal` : null,
-      window: qos === 2 ? Math.min(config.publishWindow, config.mqttBrokerInflightMaximum) : config.publishWindow,
+      protocolVersion,
+      window: qos === 2 && protocolVersion === 4 ? Math.min(config.publishWindow, config.mqttBrokerInflightMaximum) : config.publishWindow,
       bufferRows: config.publishBufferRows,
       statusTopic: this.topics.gatewayStatus(config.gatewayId),
       statusPayload: JSON.stringify({ gateway: config.gatewayId, online: true, since: new Date(this.startedAt).toISOString(), version: this.version }),
@@ -175,7 +178,7 @@ export class Gateway {
       subscriptions: [this.topics.commandSubscription()],
       reconnectMilliseconds: config.mqttReconnectMilliseconds,
     };
-    this.mqttDelivery = { qos, inFlight: options.window };
+    this.mqttDelivery = { qos, protocolVersion, inFlight: options.window };
     const hooks: ThreadHooks = {
       acknowledged: (sequences, receivedAts) => this.acknowledged(sequences, receivedAts),
       message: (topic, payload, retained, done) => this.intake.receive(topic, payload, retained, done),
@@ -252,6 +255,8 @@ export class Gateway {
         coap: `${config.coapHost}:${this.addresses.coap.port}`,
         mqtt: redactUrl(this.mqttUrl),
         mqttQos: this.mqttDelivery.qos,
+        mqttProtocolVersion: this.mqttDelivery.protocolVersion,
+        // With MQTT 5 at most this, and no more than the broker's Receive Maximum (logged on connecting).
         mqttInFlight: this.mqttDelivery.inFlight,
         http: this.operations?.port ?? null,
         plainCoap: config.insecurePlainCoap,

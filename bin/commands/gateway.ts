@@ -30,6 +30,7 @@ interface RunOptions extends CommonOptions {
   mqttCert?: string;
   mqttKey?: string;
   mqttQos?: string;
+  mqttProtocolVersion?: string;
   brokerHost?: string;
   brokerPort?: string;
   httpHost?: string;
@@ -53,6 +54,7 @@ function resolveConfig(options: RunOptions): GatewayConfig {
     mqttCertFile: options.mqttCert,
     mqttKeyFile: options.mqttKey,
     mqttQos: options.mqttQos,
+    mqttProtocolVersion: options.mqttProtocolVersion,
     brokerHost: options.brokerHost,
     brokerPort: options.brokerPort,
     httpHost: options.httpHost,
@@ -117,6 +119,7 @@ export function registerGatewayCommand(program: Command): void {
     .option('--mqtt-cert <file>', 'client certificate (PEM) for mqtts://')
     .option('--mqtt-key <file>', 'client key (PEM) for mqtts://')
     .option('--mqtt-qos <qos>', '2 (default): each message reaches the broker exactly once, across gateway crashes too; 1: at least once')
+    .option('--mqtt-protocol-version <version>', "4 (default): MQTT 3.1.1; 5: MQTT 5, the broker's Receive Maximum sets how many messages are in flight")
     .option('--broker-host <address>', 'embedded broker listen address (default 127.0.0.1)')
     .option('--broker-port <port>', 'embedded broker listen port (default 1883)')
     .option('--http-host <address>', '/metrics and /health listen address (default 127.0.0.1)')

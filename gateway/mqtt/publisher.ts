@@ -14,6 +14,7 @@ import mqtt, { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { JournalRow } from '../store/journal';
 import { JournalOutgoingStore, JournalPacketIds, packetIdFor } from './exactly-once';
+import { LARGEST_RECEIVE_MAXIMUM, refusalCode, Refusals, SESSION_NEVER_EXPIRES } from './mqtt5';
 import { ReleaseLog } from './release-log';
 
 export interface PublisherOptions {
@@ -32,6 +33,8 @@ export interface PublisherOptions {
   releaseLogSync: boolean;
   /** The journal's write-ahead log (release-log.ts syncs it before forgetting rows); null with sqliteSynchronous NORMAL. */
   journalWalFile: string | null;
+  /** 4 (MQTT 3.1.1) or 5: with 5 the window also keeps to the broker's Receive Maximum (from its CONNACK). */
+  protocolVersion: 4 | 5;
   window: number;
   bufferRows: number;
   /** Retained, and the last will's topic: the gateway's own status. */
@@ -98,16 +101,32 @@ export class JournalPublisher implements Publisher {
   private readonly recovered = new Set<number>();
   /** Of those, the ones the broker has not completed yet. */
   private recoveredOutstanding = 0;
+  /** Messages in flight at most: the window, and with MQTT 5 also the broker's Receive Maximum. */
+  private windowNow: number;
+  /** Rows the broker refused (MQTT 5): published again after the reconnect pause. */
+  private readonly refusals: Refusals;
 
-  constructor(private readonly options: PublisherOptions, private readonly hooks: PublisherHooks, private readonly logger: Logger) {}
+  constructor(private readonly options: PublisherOptions, private readonly hooks: PublisherHooks, private readonly logger: Logger) {
+    this.windowNow = options.window;
+    this.refusals = new Refusals(options.reconnectMilliseconds ?? 1000, logger, (rows) => {
+      // Back to the front of the buffer, oldest first.
+      for (let index = rows.length - 1; index >= 0; index--) {
+        if (this.bufferStart > 0) this.buffer[--this.bufferStart] = rows[index]!;
+        else this.buffer.unshift(rows[index]!);
+      }
+      this.pump();
+    });
+  }
 
   start(): void {
     const store = this.openStore();
     const clientOptions: IClientOptions = {
       clientId: this.options.clientId,
-      protocolVersion: 4,
-      // A persistent session: commands sent while the gateway is away wait at the broker.
+      protocolVersion: this.options.protocolVersion,
+      // A persistent session: commands sent while the gateway is away wait at the broker, and the broker keeps the
+      // QoS 2 state that exactly once relies on. MQTT 5 ends a session at disconnect unless told to keep it.
       clean: false,
+      ...(this.options.protocolVersion === 5 ? { properties: { sessionExpiryInterval: SESSION_NEVER_EXPIRES } } : {}),
       keepalive: 30,
       reconnectPeriod: this.options.reconnectMilliseconds ?? 1000,
       connectTimeout: 10000,
@@ -131,10 +150,16 @@ export class JournalPublisher implements Publisher {
     client.on('packetreceive', (packet) => {
       if (packet.cmd === 'connack') store.sessionPresent = packet.sessionPresent === true;
     });
-    client.on('connect', () => {
+    client.on('connect', (connack) => {
       this.ready = true;
       this.lastError = null;
-      this.logger.info({ url: redactUrl(this.options.url) }, 'connected to the MQTT broker');
+      // MQTT 5: the broker's Receive Maximum (absent means 65,535); Mosquitto sends its max_inflight_messages.
+      const receiveMaximum = this.options.protocolVersion === 5 ? (connack.properties?.receiveMaximum ?? LARGEST_RECEIVE_MAXIMUM) : null;
+      this.windowNow = receiveMaximum === null ? this.options.window : Math.max(1, Math.min(this.options.window, receiveMaximum));
+      this.logger.info(
+        { url: redactUrl(this.options.url), protocolVersion: this.options.protocolVersion, receiveMaximum, inFlight: this.windowNow },
+        'connected to the MQTT broker',
+      );
       client.publish(this.options.statusTopic, this.options.statusPayload, { qos: 1, retain: true });
       if (this.options.subscriptions.length > 0) {
         client.subscribe(this.options.subscriptions, { qos: 1 }, (error) => {
@@ -152,8 +177,11 @@ export class JournalPublisher implements Publisher {
     });
     client.on('offline', () => this.logger.warn({ inFlight: this.inFlight }, 'MQTT broker unreachable; the journal keeps every message'));
     client.on('error', (error) => {
-      if (this.lastError !== error.message) this.logger.error({ error: error.message }, 'MQTT error');
-      this.lastError = error.message;
+      // A broker that speaks only MQTT 3.1.1 refuses an MQTT 5 CONNECT ("Unacceptable protocol version").
+      const hint = this.options.protocolVersion === 5 && /protocol version/i.test(error.message) ? ' (the broker does not take MQTT 5: set mqttProtocolVersion to 4)' : '';
+      const message = error.message + hint;
+      if (this.lastError !== message) this.logger.error({ error: message }, 'MQTT error');
+      this.lastError = message;
     });
   }
 
@@ -235,7 +263,7 @@ export class JournalPublisher implements Publisher {
     const store = this.store;
     if (!client || !store || !this.ready || !client.connected) return;
     this.refill();
-    while (this.inFlight < this.options.window && this.buffered > 0) {
+    while (this.inFlight < this.windowNow && this.buffered > 0) {
       const row = this.buffer[this.bufferStart]!;
       const packetId = packetIdFor(row.sequence);
       // The row 65,535 before this one, or the gateway's status, still holds the id: wait for it.
@@ -259,7 +287,11 @@ export class JournalPublisher implements Publisher {
 
   private onPublished(row: JournalRow, error: Error | undefined): void {
     this.inFlight--;
-    if (error) {
+    const reasonCode = refusalCode(error);
+    if (error && reasonCode !== null) {
+      // MQTT 5: the broker refused this message and holds nothing of it; the rows after it go on meanwhile.
+      this.refusals.refused(row, reasonCode, error);
+    } else if (error) {
       // Only when the client is being closed: the row stays in the journal and is published after a restart.
       this.logger.debug({ sequence: row.sequence, error: error.message }, 'publish abandoned');
     } else {
@@ -288,7 +320,7 @@ export class JournalPublisher implements Publisher {
   }
 
   private checkDrained(): void {
-    if (this.inFlight > 0 || this.recoveredOutstanding > 0 || this.buffered > 0 || this.backlogInDatabase) return;
+    if (this.inFlight > 0 || this.recoveredOutstanding > 0 || this.buffered > 0 || this.backlogInDatabase || this.refusals.waiting > 0) return;
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const waiter of waiters) waiter();
@@ -312,6 +344,7 @@ export class JournalPublisher implements Publisher {
     const client = this.client;
     if (!client) return;
     this.client = null;
+    this.refusals.stop();
     if (this.acknowledgementFlush) {
       clearImmediate(this.acknowledgementFlush);
       this.acknowledgementFlush = null;

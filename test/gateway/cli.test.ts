@@ -65,5 +65,8 @@ describe('udt gateway provision / list / revoke (the CLI, next to a running gate
     const badQos = await run(process.execPath, [udt, 'gateway', '--data-dir', directory.path, '--mqtt-qos', '0']).catch((error: { stderr: string; code: number }) => error);
     assert.match((badQos as { stderr: string }).stderr, /mqttQos must be 1 or 2/);
     assert.notEqual((badQos as { code: number }).code, 0);
+    const badVersion = await run(process.execPath, [udt, 'gateway', '--data-dir', directory.path, '--mqtt-protocol-version', '3']).catch((error: { stderr: string; code: number }) => error);
+    assert.match((badVersion as { stderr: string }).stderr, /mqttProtocolVersion must be 4 \(MQTT 3\.1\.1\) or 5/);
+    assert.notEqual((badVersion as { code: number }).code, 0);
   });
 });

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import pino from 'pino';
 import { readUplinkResponse } from '../../firmware/protocol/client';
 import { CoapCode, CoapOption, decodeCoap, findOption } from '../../firmware/protocol/coap';
 import type { RequestBinding } from '../../firmware/protocol/oscore';
@@ -187,6 +188,26 @@ describe('gateway: durable journal across broker outages and restarts', () => {
     terminal.sendRaw(request.datagram);
     assert.deepEqual(await again, firstBytes, 'a retransmission gets the very same response');
     assert.equal(await gateway.metrics.counterValue('udt_gateway_uplinks_rejected_total', { reason: 'busy' }), 1);
+  });
+
+  it('MQTT 5 toward a broker that speaks only 3.1.1 (Aedes): says what to change, keeps every reading, and publishes them over 3.1.1', async () => {
+    const logLines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
+    gateway = await startGateway(directory.path, { mqttUrl: broker.url, mqttProtocolVersion: 5, ...settings }, { logger });
+    secrets = gateway.registry.provision({ imei, channels: [{ name: 'count' }] }).secrets;
+    terminal = await new Terminal(secrets, { port: gateway.addresses.coap.port }).open();
+    await sendReadings(1, 3);
+    await eventually(() => logLines.some((line) => line.msg === 'MQTT error'), 'the refusal is logged');
+    const refusal = logLines.find((line) => line.msg === 'MQTT error')!;
+    assert.match(String(refusal.error), /protocol version.*set mqttProtocolVersion to 4/i);
+    assert.equal(gateway.health().status, 'degraded');
+    assert.equal(gateway.journal.depth, 4, 'the three readings and the state twin wait in the journal');
+    await gateway.stop();
+    gateway = await startGateway(directory.path, { mqttUrl: broker.url, mqttProtocolVersion: 4, ...settings });
+    observer = await Observer.connect(broker.url);
+    await gateway.whenPublished();
+    await observer.waitFor(() => readingIds(observer!, imei).length === 3, 'the readings over MQTT 3.1.1');
+    assert.deepEqual(readingIds(observer, imei), [1, 2, 3]);
   });
 
   it('connects to an external broker with a user name and password', async () => {

@@ -4,6 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
+import pino from 'pino';
 import type { Gateway } from '../../gateway/gateway';
 import type { DeviceSecrets } from '../../gateway/store/registry';
 import { Observer, startGateway, temporaryDirectory, testImei } from './support/harness';
@@ -104,6 +105,60 @@ describe('gateway with Mosquitto as the external broker', function () {
       assert.deepEqual(readingIds(), Array.from({ length: 27 }, (_, index) => index + 4));
     });
   }
+
+  it("MQTT 5: keeps to the broker's Receive Maximum (Mosquitto's max_inflight_messages 5) and drains in order, once, after Mosquitto was down (QoS 2)", async () => {
+    const port = await freeTcpPort();
+    const brokerOptions = { port, directory: directory.path, persistent: true, settings: ['max_inflight_messages 5'] };
+    mosquitto = Mosquitto.start(mosquittoBinary!, brokerOptions);
+    const logLines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
+    gateway = await startGateway(directory.path, { mqttUrl: `mqtt://127.0.0.1:${port}`, mqttQos: 2, mqttProtocolVersion: 5, mqttReconnectMilliseconds: 100, shutdownGraceSeconds: 0.5 }, { logger });
+    secrets = gateway.registry.provision({ imei, channels: [{ name: 'temperature', unit: 'Cel' }, { name: 'humidity', unit: '%RH' }] }).secrets;
+    terminal = await new Terminal(secrets, { port: gateway.addresses.coap.port }).open();
+    observer = await Observer.connect(`mqtt://127.0.0.1:${port}`, 'udt/+/up', { clientId: 'drain-observer-5', clean: false });
+    assert.ok((await terminal.send([{ id: 1, time: now(), values: [1, 50] }])).ok);
+    await gateway.whenPublished();
+    await observer.waitFor(() => readingIds().length === 1, 'the first reading');
+    await observer.close(true);
+    await mosquitto.stop();
+    for (let id = 2; id <= 30; id++) assert.ok((await terminal.send([{ id, time: now(), values: [id, 50] }])).ok);
+    assert.ok(gateway.journal.depth >= 29);
+    mosquitto = Mosquitto.start(mosquittoBinary!, brokerOptions);
+    await gateway.whenPublished();
+    observer = await Observer.connect(`mqtt://127.0.0.1:${port}`, 'udt/+/up', { clientId: 'drain-observer-5', clean: false });
+    await observer.waitFor(() => readingIds().length >= 29, 'the drained readings');
+    assert.deepEqual(readingIds(), Array.from({ length: 29 }, (_, index) => index + 2));
+    const connected = logLines.filter((line) => line.msg === 'connected to the MQTT broker');
+    assert.ok(connected.length >= 2, 'connected before and after the outage');
+    for (const line of connected) assert.deepEqual([line.protocolVersion, line.receiveMaximum, line.inFlight], [5, 5, 5]);
+    // Beyond the Receive Maximum Mosquitto would refuse messages (PUBREC 0x97): none was refused.
+    assert.deepEqual(logLines.filter((line) => String(line.msg).includes('refused')), []);
+  });
+
+  it('MQTT 5: a message the broker refuses (an ACL denies the topic) stays in the journal and is published once the ACL allows it', async () => {
+    const port = await freeTcpPort();
+    // Anonymous clients: the gateway may publish its status and read commands, not readings or the state twin.
+    const denying = 'topic readwrite udt/gateway/#\ntopic read udt/#\n';
+    mosquitto = Mosquitto.start(mosquittoBinary!, { port, directory: directory.path, acl: denying });
+    const logLines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
+    gateway = await startGateway(directory.path, { mqttUrl: `mqtt://127.0.0.1:${port}`, mqttQos: 2, mqttProtocolVersion: 5, mqttReconnectMilliseconds: 100, shutdownGraceSeconds: 0.5 }, { logger });
+    secrets = gateway.registry.provision({ imei, channels: [{ name: 'temperature', unit: 'Cel' }, { name: 'humidity', unit: '%RH' }] }).secrets;
+    terminal = await new Terminal(secrets, { port: gateway.addresses.coap.port }).open();
+    observer = await Observer.connect(`mqtt://127.0.0.1:${port}`, 'udt/+/up');
+    for (let id = 1; id <= 3; id++) assert.ok((await terminal.send([{ id, time: now(), values: [id, 50] }])).ok);
+    const refusal = (): Record<string, unknown> | undefined => logLines.find((line) => String(line.msg).startsWith('the broker refused a message'));
+    for (const deadline = Date.now() + 10000; refusal() === undefined && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(refusal()?.reasonCode, 0x87, 'refused as not authorized');
+    assert.equal(readingIds().length, 0);
+    assert.ok(gateway.journal.depth >= 3, 'the readings stay in the journal');
+    // Over MQTT 3.1.1 Mosquitto would have answered a plain PUBREC and dropped them (nothing to tell the client with).
+    mosquitto.replaceAcl('topic readwrite udt/#\n');
+    await observer.waitFor(() => readingIds().length >= 3, 'the readings once the ACL allows them', 10000);
+    await gateway.whenPublished();
+    assert.deepEqual([...readingIds()].sort(), [1, 2, 3]);
+    assert.equal(logLines.filter((line) => String(line.msg).startsWith('the broker refused a message')).length, 1, 'one error line, not one per retry');
+  });
 
   it('logs in with a user name and password over TLS (mqtts://, --mqtt-ca)', async function () {
     const certificates = makeTestCertificates(directory.path);

@@ -4,7 +4,9 @@
  * gateway, as a production broker does, and the subscriber stays connected, so any copy would be the gateway's.
  * Without a mosquitto binary the broker is Aedes, which loses QoS 2 messages (gateway.ts), so the gateway runs at
  * QoS 1 and only "none lost" is checked. Rounds: UDT_SIGKILL_ROUNDS (default 100, about half a minute);
- * fewer for a quick run: `UDT_SIGKILL_ROUNDS=10 npx mocha test/gateway/sigkill.test.ts`).
+ * fewer for a quick run: `UDT_SIGKILL_ROUNDS=10 npx mocha test/gateway/sigkill.test.ts`). With Mosquitto the same
+ * again over MQTT 5 (`mqttProtocolVersion: 5`, sessions that never expire, the window from the broker's Receive
+ * Maximum): UDT_SIGKILL_ROUNDS_MQTT5 rounds (default 30).
  */
 import { strict as assert } from 'node:assert';
 import { DeviceRegistry } from '../../gateway/store/registry';
@@ -17,7 +19,7 @@ import { Observer, temporaryDirectory, testImei } from './support/harness';
 import { ExchangeTimeout, Terminal } from './support/terminal';
 import type { DeviceSecrets } from '../../gateway/store/registry';
 
-const rounds = Number(process.env.UDT_SIGKILL_ROUNDS ?? 100);
+const mosquittoBinary = findExecutable('mosquitto');
 
 function pause(milliseconds: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, milliseconds));
@@ -66,104 +68,113 @@ class RetryingDevice {
   }
 }
 
-describe(`gateway: SIGKILL at random moments (${rounds} rounds) loses no acknowledged reading`, function () {
-  this.timeout(Math.max(120000, rounds * 3000));
-  let directory: ReturnType<typeof temporaryDirectory>;
-  let broker: { url: string; stop(): Promise<void> };
-  const mosquittoBinary = findExecutable('mosquitto');
-  const qos = mosquittoBinary ? 2 : 1;
-  let observer: Observer;
-  let child: GatewayChild | null = null;
+killTest(Number(process.env.UDT_SIGKILL_ROUNDS ?? 100), 4);
+if (mosquittoBinary) killTest(Number(process.env.UDT_SIGKILL_ROUNDS_MQTT5 ?? 30), 5);
 
-  before(async () => {
-    directory = temporaryDirectory('udt-sigkill-');
-    if (mosquittoBinary) {
-      const port = await freeTcpPort();
-      const mosquitto = Mosquitto.start(mosquittoBinary, { port, directory: directory.path });
-      broker = { url: `mqtt://127.0.0.1:${port}`, stop: () => mosquitto.stop() };
-    } else {
-      broker = await TestBroker.start();
-    }
-    observer = await Observer.connect(broker.url, 'udt/+/up');
-  });
+function killTest(rounds: number, protocolVersion: 4 | 5): void {
+  describe(`gateway: SIGKILL at random moments (${rounds} rounds${protocolVersion === 5 ? ', MQTT 5' : ''}) loses no acknowledged reading`, function () {
+    this.timeout(Math.max(120000, rounds * 3000));
+    let directory: ReturnType<typeof temporaryDirectory>;
+    let broker: { url: string; stop(): Promise<void> };
+    const qos = mosquittoBinary ? 2 : 1;
+    let observer: Observer;
+    let child: GatewayChild | null = null;
 
-  after(async () => {
-    if (child && child.process.exitCode === null) {
-      child.process.kill('SIGKILL');
-      await child.exited;
-    }
-    await observer.close();
-    await broker.stop();
-    directory.remove();
-  });
-
-  it('publishes every acknowledged reading after the kills', async () => {
-    const bundle = await gatewayBundle(directory.path);
-    const dataDirectory = `${directory.path}/data`;
-    const database = openDatabase(databaseFile(dataDirectory));
-    const registry = new DeviceRegistry(database);
-    const devices: Array<{ imei: string; secrets: DeviceSecrets }> = [];
-    for (let index = 0; index < 3; index++) {
-      const imei = testImei(100 + index);
-      devices.push({ imei, secrets: registry.provision({ imei, channels: [{ name: 'count' }] }).secrets });
-    }
-    database.close();
-
-    const port = await freeUdpPort();
-    const gatewayArguments = ['--data-dir', dataDirectory, '--coap-host', '127.0.0.1', '--coap-port', String(port), '--mqtt', broker.url, '--http-port', '-1'];
-    const environment = { UDT_GATEWAY_MQTT_RECONNECT_MILLISECONDS: '50', UDT_GATEWAY_RATE_LIMIT_PER_SECOND: '0', UDT_GATEWAY_MQTT_QOS: String(qos) };
-    const senders = await Promise.all(
-      devices.map(async (device) => new RetryingDevice(device.imei, await new Terminal(device.secrets, { port, retransmitMilliseconds: 150, attempts: 3 }).open())),
-    );
-    for (const sender of senders) sender.start();
-
-    let killedBeforeReady = 0;
-    for (let round = 0; round < rounds; round++) {
-      child = spawnGateway(bundle, gatewayArguments, environment);
-      if (Math.random() < 0.25) {
-        await pause(Math.random() * 250);
-        killedBeforeReady++;
+    before(async () => {
+      directory = temporaryDirectory('udt-sigkill-');
+      if (mosquittoBinary) {
+        const port = await freeTcpPort();
+        const mosquitto = Mosquitto.start(mosquittoBinary, { port, directory: directory.path });
+        broker = { url: `mqtt://127.0.0.1:${port}`, stop: () => mosquitto.stop() };
       } else {
-        const spawnedAt = Date.now();
-        await child.ready;
-        if (process.env.UDT_SIGKILL_TRACE) process.stdout.write(`round ${round}: ready after ${Date.now() - spawnedAt} ms\n`);
-        await pause(Math.random() * 400);
+        broker = await TestBroker.start();
       }
-      child.process.kill('SIGKILL');
-      await child.exited;
-    }
+      observer = await Observer.connect(broker.url, 'udt/+/up');
+    });
 
-    child = spawnGateway(bundle, gatewayArguments, environment);
-    const started = await child.ready;
-    // The start line tells operators how it publishes: QoS 2 keeps within Mosquitto's default in-flight limit.
-    assert.equal(started.mqttQos, qos);
-    assert.equal(started.mqttInFlight, qos === 2 ? 20 : 4096);
-    await pause(1000);
-    for (const sender of senders) await sender.stop();
-    const expected = senders.flatMap((sender) => [...sender.acknowledged].map((id) => `${sender.imei}/${id}`));
-    const published = new Set<string>();
-    let counted = 0;
-    const collect = (): Set<string> => {
-      for (; counted < observer.messages.length; counted++) {
-        const reading = observer.messages[counted]!.json();
-        published.add(`${reading.device}/${reading.readingId}`);
+    after(async () => {
+      if (child && child.process.exitCode === null) {
+        child.process.kill('SIGKILL');
+        await child.exited;
       }
-      return published;
-    };
-    await observer.waitFor(() => expected.every((key) => collect().has(key)), 'every acknowledged reading', 60000).catch(() => undefined);
-    const lost = expected.filter((key) => !collect().has(key));
-    const duplicates = observer.messages.length - collect().size;
-    child.process.kill('SIGTERM');
-    assert.equal(await child.exited, 0, 'graceful shutdown on SIGTERM');
-    process.stdout.write(
-      `      ${rounds} SIGKILLs (${killedBeforeReady} during start-up), ${mosquittoBinary ? 'Mosquitto' : 'Aedes'}, QoS ${qos}: ${expected.length} readings acknowledged, ` +
-        `${published.size} distinct published, ${lost.length} lost, ${duplicates} published twice\n`,
-    );
-    assert.ok(expected.length >= rounds, `the terminals made progress (${expected.length} acknowledged)`);
-    assert.deepEqual(lost, [], 'no acknowledged reading is lost');
-    if (qos === 2) assert.equal(duplicates, 0, 'no reading is published twice (QoS 2, packet ids from the journal, releases on disk)');
+      await observer.close();
+      await broker.stop();
+      directory.remove();
+    });
+
+    it('publishes every acknowledged reading after the kills', async () => {
+      const bundle = await gatewayBundle(directory.path);
+      const dataDirectory = `${directory.path}/data`;
+      const database = openDatabase(databaseFile(dataDirectory));
+      const registry = new DeviceRegistry(database);
+      const devices: Array<{ imei: string; secrets: DeviceSecrets }> = [];
+      for (let index = 0; index < 3; index++) {
+        const imei = testImei(100 + index);
+        devices.push({ imei, secrets: registry.provision({ imei, channels: [{ name: 'count' }] }).secrets });
+      }
+      database.close();
+
+      const port = await freeUdpPort();
+      const gatewayArguments = ['--data-dir', dataDirectory, '--coap-host', '127.0.0.1', '--coap-port', String(port), '--mqtt', broker.url, '--http-port', '-1'];
+      const environment = {
+        UDT_GATEWAY_MQTT_RECONNECT_MILLISECONDS: '50',
+        UDT_GATEWAY_RATE_LIMIT_PER_SECOND: '0',
+        UDT_GATEWAY_MQTT_QOS: String(qos),
+        UDT_GATEWAY_MQTT_PROTOCOL_VERSION: String(protocolVersion),
+      };
+      const senders = await Promise.all(
+        devices.map(async (device) => new RetryingDevice(device.imei, await new Terminal(device.secrets, { port, retransmitMilliseconds: 150, attempts: 3 }).open())),
+      );
+      for (const sender of senders) sender.start();
+
+      let killedBeforeReady = 0;
+      for (let round = 0; round < rounds; round++) {
+        child = spawnGateway(bundle, gatewayArguments, environment);
+        if (Math.random() < 0.25) {
+          await pause(Math.random() * 250);
+          killedBeforeReady++;
+        } else {
+          const spawnedAt = Date.now();
+          await child.ready;
+          if (process.env.UDT_SIGKILL_TRACE) process.stdout.write(`round ${round}: ready after ${Date.now() - spawnedAt} ms\n`);
+          await pause(Math.random() * 400);
+        }
+        child.process.kill('SIGKILL');
+        await child.exited;
+      }
+
+      child = spawnGateway(bundle, gatewayArguments, environment);
+      const started = await child.ready;
+      // The start line tells operators how it publishes: QoS 2 over MQTT 3.1.1 keeps within Mosquitto's default
+      // in-flight limit; over MQTT 5 the broker's Receive Maximum sets it on connecting.
+      assert.deepEqual([started.mqttQos, started.mqttProtocolVersion, started.mqttInFlight], [qos, protocolVersion, qos === 2 && protocolVersion === 4 ? 20 : 4096]);
+      await pause(1000);
+      for (const sender of senders) await sender.stop();
+      const expected = senders.flatMap((sender) => [...sender.acknowledged].map((id) => `${sender.imei}/${id}`));
+      const published = new Set<string>();
+      let counted = 0;
+      const collect = (): Set<string> => {
+        for (; counted < observer.messages.length; counted++) {
+          const reading = observer.messages[counted]!.json();
+          published.add(`${reading.device}/${reading.readingId}`);
+        }
+        return published;
+      };
+      await observer.waitFor(() => expected.every((key) => collect().has(key)), 'every acknowledged reading', 60000).catch(() => undefined);
+      const lost = expected.filter((key) => !collect().has(key));
+      const duplicates = observer.messages.length - collect().size;
+      child.process.kill('SIGTERM');
+      assert.equal(await child.exited, 0, 'graceful shutdown on SIGTERM');
+      process.stdout.write(
+        `      ${rounds} SIGKILLs (${killedBeforeReady} during start-up), ${mosquittoBinary ? 'Mosquitto' : 'Aedes'}, QoS ${qos}, MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}: ${expected.length} readings acknowledged, ` +
+          `${published.size} distinct published, ${lost.length} lost, ${duplicates} published twice\n`,
+      );
+      assert.ok(expected.length >= rounds, `the terminals made progress (${expected.length} acknowledged)`);
+      assert.deepEqual(lost, [], 'no acknowledged reading is lost');
+      if (qos === 2) assert.equal(duplicates, 0, 'no reading is published twice (QoS 2, packet ids from the journal, releases on disk)');
+    });
   });
-});
+}
 
 async function freeUdpPort(): Promise<number> {
   const dgram = await import('node:dgram');

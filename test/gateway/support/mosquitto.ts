@@ -32,6 +32,10 @@ export interface MosquittoOptions {
   tls?: { caFile: string; certFile: string; keyFile: string };
   /** Keep sessions and queued messages across a restart (saved on SIGTERM). */
   persistent?: boolean;
+  /** More lines for mosquitto.conf, e.g. `max_inflight_messages 5`. */
+  settings?: string[];
+  /** Contents of an ACL file (acl_file); change it with `replaceAcl`. */
+  acl?: string;
 }
 
 export class Mosquitto {
@@ -54,6 +58,11 @@ export class Mosquitto {
       lines.push('allow_anonymous true');
     }
     if (options.tls) lines.push(`cafile ${options.tls.caFile}`, `certfile ${options.tls.certFile}`, `keyfile ${options.tls.keyFile}`);
+    lines.push(...(options.settings ?? []));
+    if (options.acl !== undefined) {
+      writeFileSync(aclFile(options), options.acl);
+      lines.push(`acl_file ${aclFile(options)}`);
+    }
     const configFile = path.join(options.directory, `mosquitto-${options.port}.conf`);
     writeFileSync(configFile, lines.join('\n') + '\n');
     const child = killWithParent(spawn(binary, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] }));
@@ -62,12 +71,22 @@ export class Mosquitto {
     return new Mosquitto(child, options, log);
   }
 
+  /** Writes a new ACL file and makes Mosquitto read it again (SIGHUP reloads acl_file). */
+  replaceAcl(acl: string): void {
+    writeFileSync(aclFile(this.options), acl);
+    this.child.kill('SIGHUP');
+  }
+
   async stop(): Promise<void> {
     if (this.child.exitCode !== null) return;
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     this.child.kill('SIGTERM');
     await exited;
   }
+}
+
+function aclFile(options: MosquittoOptions): string {
+  return path.join(options.directory, `mosquitto-${options.port}.acl`);
 }
 
 /** A throw-away CA and a server certificate for localhost/127.0.0.1, made with the openssl command. */
