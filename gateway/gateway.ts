@@ -122,7 +122,11 @@ export class Gateway {
     };
     this.intake = new CommandIntake(dependencies);
     this.handler = new UplinkHandler({ ...dependencies, send: (datagram, destination) => this.send(datagram, destination) });
-    this.metrics.sources = { journalDepth: () => this.journal.depth, pendingUplinks: () => this.committer.pendingWrites };
+    this.metrics.sources = {
+      journalDepth: () => this.journal.depth,
+      pendingUplinks: () => this.committer.pendingWrites,
+      mqttRefused: () => this.publisher?.refused ?? 0,
+    };
   }
 
   static async start(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
@@ -303,13 +307,21 @@ export class Gateway {
 
   health(): HealthReport {
     const oldest = this.journal.depth > 0 ? this.journal.oldestReceivedAt() : null;
-    const status = this.stopping ? 'stopping' : this.storageError ? 'failing' : this.publisher?.connected ? 'ok' : 'degraded';
+    // Messages the broker refuses (MQTT 5) do not flow even while connected: degraded until it takes them.
+    const flowing = this.publisher?.connected === true && this.publisher.refused === 0;
+    const status = this.stopping ? 'stopping' : this.storageError ? 'failing' : flowing ? 'ok' : 'degraded';
     return {
       status,
       gateway: this.config.gatewayId,
       uptimeSeconds: Math.round((this.now() - this.startedAt) / 1000),
       coapPort: this.addresses.coap.port,
-      mqtt: { url: redactUrl(this.mqttUrl), connected: this.publisher?.connected ?? false, embedded: !this.config.mqttUrl, error: this.publisher?.error ?? null },
+      mqtt: {
+        url: redactUrl(this.mqttUrl),
+        connected: this.publisher?.connected ?? false,
+        embedded: !this.config.mqttUrl,
+        error: this.publisher?.error ?? null,
+        refused: this.publisher?.refused ?? 0,
+      },
       journalDepth: this.journal.depth,
       oldestUnpublishedSeconds: oldest === null ? null : Math.round((this.now() - oldest) / 1000),
       pendingUplinks: this.committer.pendingWrites,

@@ -18,8 +18,9 @@ export class GatewayMetrics {
   readonly commitBatchSize: Histogram;
   readonly downlinks: Counter<'status'>;
   readonly pendingUplinks: Gauge;
+  readonly mqttRefused: Gauge;
   /** Read at scrape time. */
-  sources = { journalDepth: (): number => 0, pendingUplinks: (): number => 0 };
+  sources = { journalDepth: (): number => 0, pendingUplinks: (): number => 0, mqttRefused: (): number => 0 };
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -72,6 +73,14 @@ export class GatewayMetrics {
       registers,
       collect() {
         this.set(sources().pendingUplinks());
+      },
+    });
+    this.mqttRefused = new Gauge({
+      name: 'udt_gateway_mqtt_refused_messages',
+      help: 'Journal messages the broker refused (MQTT 5 reason code), kept and published again until it takes them',
+      registers,
+      collect() {
+        this.set(sources().mqttRefused());
       },
     });
   }

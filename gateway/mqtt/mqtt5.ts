@@ -25,6 +25,8 @@ export function refusalCode(error: Error | undefined): number | null {
 
 export class Refusals {
   private rows: JournalRow[] = [];
+  /** Sequence numbers refused and not taken by the broker since (what /health and /metrics show). */
+  private readonly refusedNotTaken = new Set<number>();
   private timer: NodeJS.Timeout | null = null;
   private sinceLogged = 0;
   private loggedAt = 0;
@@ -37,6 +39,7 @@ export class Refusals {
   ) {}
 
   refused(row: JournalRow, reasonCode: number, error: Error): void {
+    this.refusedNotTaken.add(row.sequence);
     this.sinceLogged++;
     if (Date.now() - this.loggedAt >= LOG_MILLISECONDS) {
       this.loggedAt = Date.now();
@@ -56,9 +59,19 @@ export class Refusals {
     }, this.retryMilliseconds);
   }
 
+  /** The broker took a row (completed it): no longer refused, if it was. */
+  taken(row: JournalRow): void {
+    if (this.refusedNotTaken.size > 0) this.refusedNotTaken.delete(row.sequence);
+  }
+
   /** Rows waiting to be published again. */
   get waiting(): number {
     return this.rows.length;
+  }
+
+  /** Rows refused and not taken since. */
+  get outstanding(): number {
+    return this.refusedNotTaken.size;
   }
 
   stop(): void {

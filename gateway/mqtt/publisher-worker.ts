@@ -83,10 +83,10 @@ async function main(): Promise<void> {
     logger,
   );
 
-  let reported = { connected: false, error: null as string | null, unacknowledged: -1 };
+  let reported = { connected: false, error: null as string | null, unacknowledged: -1, refused: -1 };
   function reportStatus(): void {
-    const now = { connected: publisher.connected, error: publisher.error, unacknowledged: publisher.unacknowledged };
-    if (now.connected === reported.connected && now.error === reported.error && now.unacknowledged === reported.unacknowledged) return;
+    const now = { connected: publisher.connected, error: publisher.error, unacknowledged: publisher.unacknowledged, refused: publisher.refused };
+    if (now.connected === reported.connected && now.error === reported.error && now.unacknowledged === reported.unacknowledged && now.refused === reported.refused) return;
     reported = now;
     post({ type: 'status', ...now });
   }

@@ -67,6 +67,8 @@ export interface Publisher {
   readonly connected: boolean;
   readonly unacknowledged: number;
   readonly error: string | null;
+  /** Journal rows the broker refused (MQTT 5 reason code) and has not taken since. */
+  readonly refused: number;
   /** Freshly committed rows, in sequence order. */
   offer(rows: JournalRow[]): void;
   /** Resolves when everything offered or stored so far has been acknowledged by the broker. */
@@ -232,6 +234,10 @@ export class JournalPublisher implements Publisher {
     return this.lastError;
   }
 
+  get refused(): number {
+    return this.refusals.outstanding;
+  }
+
   /** Freshly committed rows. Taken straight into memory when nothing older waits in the database. */
   offer(rows: JournalRow[]): void {
     if (rows.length === 0) return;
@@ -301,6 +307,7 @@ export class JournalPublisher implements Publisher {
   }
 
   private completed(row: JournalRow): void {
+    this.refusals.taken(row);
     this.acknowledgedSequences.push(row.sequence);
     this.acknowledgedReceivedAts.push(row.receivedAt);
     if (!this.acknowledgementFlush) {

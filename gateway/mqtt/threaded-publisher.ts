@@ -99,7 +99,7 @@ export type FromWorker =
   | { type: 'failed'; message: string }
   | { type: 'acknowledged'; sequences: Float64Array; receivedAts: Float64Array; unacknowledged: number }
   | { type: 'command'; id: number; topic: string; payload: Uint8Array; retained: boolean }
-  | { type: 'status'; connected: boolean; error: string | null; unacknowledged: number }
+  | { type: 'status'; connected: boolean; error: string | null; unacknowledged: number; refused: number }
   /** A when-drained or when-subscribed came true. */
   | { type: 'resolved'; id: number }
   | { type: 'log'; level: string; fields: Record<string, unknown>; message: string }
@@ -147,6 +147,7 @@ export class ThreadedPublisher implements Publisher {
   private connectedNow = false;
   private errorNow: string | null = null;
   private unacknowledgedNow = 0;
+  private refusedNow = 0;
   private pending: JournalRow[] = [];
   private flushQueued = false;
   private nextWaiterId = 1;
@@ -253,6 +254,7 @@ export class ThreadedPublisher implements Publisher {
         this.connectedNow = message.connected;
         this.errorNow = message.error;
         this.unacknowledgedNow = message.unacknowledged;
+        this.refusedNow = message.refused;
         break;
       case 'resolved':
         this.waiters.get(message.id)?.resolve();
@@ -280,6 +282,10 @@ export class ThreadedPublisher implements Publisher {
 
   get unacknowledged(): number {
     return this.unacknowledgedNow;
+  }
+
+  get refused(): number {
+    return this.refusedNow;
   }
 
   get error(): string | null {

@@ -152,11 +152,20 @@ describe('gateway with Mosquitto as the external broker', function () {
     assert.equal(refusal()?.reasonCode, 0x87, 'refused as not authorized');
     assert.equal(readingIds().length, 0);
     assert.ok(gateway.journal.depth >= 3, 'the readings stay in the journal');
+    // Connected, yet nothing flows: /health says degraded and counts the refused messages, as does /metrics.
+    const refusedNow = (): number => (gateway!.health().mqtt as { refused: number }).refused;
+    for (const deadline = Date.now() + 5000; refusedNow() < 4 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(refusedNow(), 4, 'three readings and the state twin');
+    assert.equal(gateway.health().status, 'degraded');
+    assert.match(await gateway.metrics.registry.metrics(), /^udt_gateway_mqtt_refused_messages 4$/m);
     // Over MQTT 3.1.1 Mosquitto would have answered a plain PUBREC and dropped them (nothing to tell the client with).
     mosquitto.replaceAcl('topic readwrite udt/#\n');
     await observer.waitFor(() => readingIds().length >= 3, 'the readings once the ACL allows them', 10000);
     await gateway.whenPublished();
     assert.deepEqual([...readingIds()].sort(), [1, 2, 3]);
+    for (const deadline = Date.now() + 5000; refusedNow() > 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(refusedNow(), 0);
+    assert.equal(gateway.health().status, 'ok');
     assert.equal(logLines.filter((line) => String(line.msg).startsWith('the broker refused a message')).length, 1, 'one error line, not one per retry');
   });
 
