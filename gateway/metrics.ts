@@ -36,15 +36,19 @@ export class GatewayMetrics {
     this.readingsStored = new Counter({ name: 'udt_gateway_readings_stored_total', help: 'New readings put in the journal', registers });
     this.readingsDuplicate = new Counter({ name: 'udt_gateway_readings_duplicate_total', help: 'Readings dropped because their reading id was already stored', registers });
     this.eventsStored = new Counter({ name: 'udt_gateway_events_stored_total', help: 'Alarm events put in the journal', registers });
-    const sources = (): GatewayMetrics['sources'] => this.sources;
-    this.journalDepth = new Gauge({
-      name: 'udt_gateway_journal_depth',
-      help: 'MQTT messages stored but not yet acknowledged by the broker',
-      registers,
-      collect() {
-        this.set(sources().journalDepth());
-      },
-    });
+    /** A gauge whose value is read from `sources` when Prometheus scrapes. */
+    const readAtScrape = (name: string, help: string, source: keyof GatewayMetrics['sources']): Gauge => {
+      const sources = (): GatewayMetrics['sources'] => this.sources;
+      return new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(sources()[source]());
+        },
+      });
+    };
+    this.journalDepth = readAtScrape('udt_gateway_journal_depth', 'MQTT messages stored but not yet acknowledged by the broker', 'journalDepth');
     this.publishLatency = new Histogram({
       name: 'udt_gateway_publish_latency_seconds',
       help: 'From the uplink datagram arriving to the broker acknowledging its MQTT message (PUBACK)',
@@ -67,22 +71,12 @@ export class GatewayMetrics {
     });
     this.commitBatchSize = new Histogram({ name: 'udt_gateway_commit_batch_uplinks', help: 'Uplinks stored per transaction', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500], registers });
     this.downlinks = new Counter({ name: 'udt_gateway_downlinks_total', help: 'Command status changes (queued, sent, done, failed, expired)', labelNames: ['status'], registers });
-    this.pendingUplinks = new Gauge({
-      name: 'udt_gateway_pending_uplinks',
-      help: 'Uplinks waiting for their commit',
-      registers,
-      collect() {
-        this.set(sources().pendingUplinks());
-      },
-    });
-    this.mqttRefused = new Gauge({
-      name: 'udt_gateway_mqtt_refused_messages',
-      help: 'Journal messages the broker refused (MQTT 5 reason code), kept and published again until it takes them',
-      registers,
-      collect() {
-        this.set(sources().mqttRefused());
-      },
-    });
+    this.pendingUplinks = readAtScrape('udt_gateway_pending_uplinks', 'Uplinks waiting for their commit', 'pendingUplinks');
+    this.mqttRefused = readAtScrape(
+      'udt_gateway_mqtt_refused_messages',
+      'Journal messages the broker refused (MQTT 5 reason code), kept and published again until it takes them',
+      'mqttRefused',
+    );
   }
 
   /** Value of a counter with labels, for tests and the health report. */
