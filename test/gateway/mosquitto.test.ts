@@ -166,7 +166,9 @@ describe('gateway with Mosquitto as the external broker', function () {
     for (const deadline = Date.now() + 5000; refusedNow() > 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.equal(refusedNow(), 0);
     assert.equal(gateway.health().status, 'ok');
-    assert.equal(logLines.filter((line) => String(line.msg).startsWith('the broker refused a message')).length, 1, 'one error line, not one per retry');
+    // Retried every 100 ms here; logged at most every 10 s (a second line only if this test ran that long).
+    const errorLines = logLines.filter((line) => String(line.msg).startsWith('the broker refused a message')).length;
+    assert.ok(errorLines >= 1 && errorLines <= 2, `${errorLines} error lines, not one per retry`);
   });
 
   it('logs in with a user name and password over TLS (mqtts://, --mqtt-ca)', async function () {
