@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import pino from 'pino';
 import { readUplinkResponse } from '../../firmware/protocol/client';
 import { CoapCode, CoapOption, decodeCoap, findOption } from '../../firmware/protocol/coap';
 import type { RequestBinding } from '../../firmware/protocol/oscore';
@@ -8,17 +7,8 @@ import type { Gateway } from '../../gateway/gateway';
 import { databaseFile, openDatabase } from '../../gateway/store/database';
 import type { DeviceSecrets } from '../../gateway/store/registry';
 import { TestBroker } from './support/broker';
-import { Observer, startGateway, temporaryDirectory, testImei } from './support/harness';
+import { capturingLogger, eventually, Observer, startGateway, temporaryDirectory, testImei } from './support/harness';
 import { Terminal } from './support/terminal';
-
-/** Waits (by polling, not for timing assertions) until `condition` holds. */
-async function eventually(condition: () => boolean, what: string, timeoutMilliseconds = 15000): Promise<void> {
-  const deadline = Date.now() + timeoutMilliseconds;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 function readingIds(observer: Observer, imei: string): number[] {
   return observer.on(`udt/${imei}/up`).map((message) => message.json().readingId as number);
@@ -191,8 +181,7 @@ describe('gateway: durable journal across broker outages and restarts', () => {
   });
 
   it('MQTT 5 toward a broker that speaks only 3.1.1 (Aedes): says what to change, keeps every reading, and publishes them over 3.1.1', async () => {
-    const logLines: Array<Record<string, unknown>> = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
+    const { logger, lines: logLines } = capturingLogger();
     gateway = await startGateway(directory.path, { mqttUrl: broker.url, mqttProtocolVersion: 5, ...settings }, { logger });
     secrets = gateway.registry.provision({ imei, channels: [{ name: 'count' }] }).secrets;
     terminal = await new Terminal(secrets, { port: gateway.addresses.coap.port }).open();

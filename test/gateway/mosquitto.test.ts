@@ -4,10 +4,9 @@
  */
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
-import pino from 'pino';
 import type { Gateway } from '../../gateway/gateway';
 import type { DeviceSecrets } from '../../gateway/store/registry';
-import { Observer, startGateway, temporaryDirectory, testImei } from './support/harness';
+import { capturingLogger, eventually, Observer, startGateway, temporaryDirectory, testImei } from './support/harness';
 import { findExecutable, freeTcpPort, makeTestCertificates, Mosquitto } from './support/mosquitto';
 import { Terminal } from './support/terminal';
 
@@ -110,8 +109,7 @@ describe('gateway with Mosquitto as the external broker', function () {
     const port = await freeTcpPort();
     const brokerOptions = { port, directory: directory.path, persistent: true, settings: ['max_inflight_messages 5'] };
     mosquitto = Mosquitto.start(mosquittoBinary!, brokerOptions);
-    const logLines: Array<Record<string, unknown>> = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
+    const { logger, lines: logLines } = capturingLogger();
     gateway = await startGateway(directory.path, { mqttUrl: `mqtt://127.0.0.1:${port}`, mqttQos: 2, mqttProtocolVersion: 5, mqttReconnectMilliseconds: 100, shutdownGraceSeconds: 0.5 }, { logger });
     secrets = gateway.registry.provision({ imei, channels: [{ name: 'temperature', unit: 'Cel' }, { name: 'humidity', unit: '%RH' }] }).secrets;
     terminal = await new Terminal(secrets, { port: gateway.addresses.coap.port }).open();
@@ -140,21 +138,20 @@ describe('gateway with Mosquitto as the external broker', function () {
     // Anonymous clients: the gateway may publish its status and read commands, not readings or the state twin.
     const denying = 'topic readwrite udt/gateway/#\ntopic read udt/#\n';
     mosquitto = Mosquitto.start(mosquittoBinary!, { port, directory: directory.path, acl: denying });
-    const logLines: Array<Record<string, unknown>> = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
+    const { logger, lines: logLines } = capturingLogger();
     gateway = await startGateway(directory.path, { mqttUrl: `mqtt://127.0.0.1:${port}`, mqttQos: 2, mqttProtocolVersion: 5, mqttReconnectMilliseconds: 100, shutdownGraceSeconds: 0.5 }, { logger });
     secrets = gateway.registry.provision({ imei, channels: [{ name: 'temperature', unit: 'Cel' }, { name: 'humidity', unit: '%RH' }] }).secrets;
     terminal = await new Terminal(secrets, { port: gateway.addresses.coap.port }).open();
     observer = await Observer.connect(`mqtt://127.0.0.1:${port}`, 'udt/+/up');
     for (let id = 1; id <= 3; id++) assert.ok((await terminal.send([{ id, time: now(), values: [id, 50] }])).ok);
     const refusal = (): Record<string, unknown> | undefined => logLines.find((line) => String(line.msg).startsWith('the broker refused a message'));
-    for (const deadline = Date.now() + 10000; refusal() === undefined && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually(() => refusal() !== undefined, 'the refusal is logged', 10000);
     assert.equal(refusal()?.reasonCode, 0x87, 'refused as not authorized');
     assert.equal(readingIds().length, 0);
     assert.ok(gateway.journal.depth >= 3, 'the readings stay in the journal');
     // Connected, yet nothing flows: /health says degraded and counts the refused messages, as does /metrics.
     const refusedNow = (): number => (gateway!.health().mqtt as { refused: number }).refused;
-    for (const deadline = Date.now() + 5000; refusedNow() < 4 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually(() => refusedNow() >= 4, 'four refused messages are counted', 5000);
     assert.equal(refusedNow(), 4, 'three readings and the state twin');
     assert.equal(gateway.health().status, 'degraded');
     assert.match(await gateway.metrics.registry.metrics(), /^udt_gateway_mqtt_refused_messages 4$/m);
@@ -163,7 +160,7 @@ describe('gateway with Mosquitto as the external broker', function () {
     await observer.waitFor(() => readingIds().length >= 3, 'the readings once the ACL allows them', 10000);
     await gateway.whenPublished();
     assert.deepEqual([...readingIds()].sort(), [1, 2, 3]);
-    for (const deadline = Date.now() + 5000; refusedNow() > 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually(() => refusedNow() === 0, 'no refused message is left', 5000);
     assert.equal(refusedNow(), 0);
     assert.equal(gateway.health().status, 'ok');
     // Retried every 100 ms here; logged at most every 10 s (a second line only if this test ran that long).

@@ -13,6 +13,21 @@ export function temporaryDirectory(prefix = 'udt-gateway-'): { path: string; rem
   return { path: directory, remove: () => rmSync(directory, { recursive: true, force: true }) };
 }
 
+/** Waits (by polling, not for timing assertions) until `condition` holds. */
+export async function eventually(condition: () => boolean, what: string, timeoutMilliseconds = 15000): Promise<void> {
+  const deadline = Date.now() + timeoutMilliseconds;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** A logger at info level that keeps every line it writes, parsed, for a test to look at. */
+export function capturingLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  return { logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) }), lines };
+}
+
 export function testConfig(dataDirectory: string, overrides: Partial<GatewayConfig> = {}): GatewayConfig {
   return {
     ...DEFAULT_CONFIG,
