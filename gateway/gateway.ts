@@ -43,6 +43,19 @@ export interface GatewayAddresses {
 const EXPIRY_SWEEP_MILLISECONDS = 5000;
 const REGISTRY_REFRESH_MILLISECONDS = 2000;
 
+/** How the journal is published: QoS, MQTT version and the most messages in flight. */
+function mqttDelivery(config: GatewayConfig): { qos: 1 | 2; protocolVersion: 4 | 5; window: number } {
+  // QoS 2 toward an external broker only. The embedded Aedes dies with the gateway (its subscribers' sessions
+  // with it), and Aedes 1.2 drops QoS 2 messages on their way to QoS 1 and 2 subscribers when two arrive close
+  // together (its dedupe by broker counter after reordering; moscajs/aedes#994, reproduced: 62 of 2,000 lost).
+  const qos: 1 | 2 = config.mqttUrl && config.mqttQos === 2 ? 2 : 1;
+  // MQTT 5 toward an external broker only (Aedes 1.2 speaks 3.1.1); its CONNACK then sets the in-flight limit.
+  const protocolVersion: 4 | 5 = config.mqttUrl && config.mqttProtocolVersion === 5 ? 5 : 4;
+  // Over MQTT 3.1.1 Mosquitto drops QoS 2 messages beyond its max_inflight_messages without a word.
+  const window = qos === 2 && protocolVersion === 4 ? Math.min(config.publishWindow, config.mqttBrokerInflightMaximum) : config.publishWindow;
+  return { qos, protocolVersion, window };
+}
+
 export class Gateway {
   readonly metrics: GatewayMetrics;
   readonly topics: TopicScheme;
@@ -64,8 +77,6 @@ export class Gateway {
   readonly now: () => number;
 
   private url = '';
-  /** QoS and in-flight window the publisher uses (logged at start: the window bounds QoS 2 throughput). */
-  private mqttDelivery = { qos: 1, protocolVersion: 4, inFlight: 0 };
   private readonly version: string;
 
   private constructor(
@@ -155,12 +166,7 @@ export class Gateway {
    */
   private async connectPublisher(): Promise<void> {
     const config = this.config;
-    // QoS 2 toward an external broker only. The embedded Aedes dies with the gateway (its subscribers' sessions
-    // with it), and Aedes 1.2 drops QoS 2 messages on their way to QoS 1 and 2 subscribers when two arrive close
-    // together (its dedupe by broker counter after reordering; moscajs/aedes#994, reproduced: 62 of 2,000 lost).
-    const qos: 1 | 2 = config.mqttUrl && config.mqttQos === 2 ? 2 : 1;
-    // MQTT 5 toward an external broker only (Aedes 1.2 speaks 3.1.1); its CONNACK then sets the in-flight limit.
-    const protocolVersion: 4 | 5 = config.mqttUrl && config.mqttProtocolVersion === 5 ? 5 : 4;
+    const { qos, protocolVersion, window } = mqttDelivery(config);
     const options: PublisherOptions = {
       url: config.mqttUrl,
       clientId: `udt-gateway-${config.gatewayId}`,
@@ -174,7 +180,7 @@ export class Gateway {
       releaseLogSync: config.sqliteSynchronous === 'FULL',
       journalWalFile: config.sqliteSynchronous === 'FULL' ? `${databaseFile(config.dataDirectory)}-wal` : null,
       protocolVersion,
-      window: qos === 2 && protocolVersion === 4 ? Math.min(config.publishWindow, config.mqttBrokerInflightMaximum) : config.publishWindow,
+      window,
       bufferRows: config.publishBufferRows,
       statusTopic: this.topics.gatewayStatus(config.gatewayId),
       statusPayload: JSON.stringify({ gateway: config.gatewayId, online: true, since: new Date(this.startedAt).toISOString(), version: this.version }),
@@ -182,7 +188,6 @@ export class Gateway {
       subscriptions: [this.topics.commandSubscription()],
       reconnectMilliseconds: config.mqttReconnectMilliseconds,
     };
-    this.mqttDelivery = { qos, protocolVersion, inFlight: options.window };
     const hooks: ThreadHooks = {
       acknowledged: (sequences, receivedAts) => this.acknowledged(sequences, receivedAts),
       message: (topic, payload, retained, done) => this.intake.receive(topic, payload, retained, done),
@@ -254,14 +259,15 @@ export class Gateway {
     this.timers.push(setInterval(() => this.intake.expire(), EXPIRY_SWEEP_MILLISECONDS));
     this.timers.push(setInterval(() => this.registry.refreshIfChangedElsewhere(), REGISTRY_REFRESH_MILLISECONDS));
     for (const timer of this.timers) timer.unref();
+    // The window bounds QoS 2 throughput; with MQTT 5 the broker's Receive Maximum may lower it (logged on connecting).
+    const delivery = mqttDelivery(config);
     this.logger.info(
       {
         coap: `${config.coapHost}:${this.addresses.coap.port}`,
         mqtt: redactUrl(this.mqttUrl),
-        mqttQos: this.mqttDelivery.qos,
-        mqttProtocolVersion: this.mqttDelivery.protocolVersion,
-        // With MQTT 5 at most this, and no more than the broker's Receive Maximum (logged on connecting).
-        mqttInFlight: this.mqttDelivery.inFlight,
+        mqttQos: delivery.qos,
+        mqttProtocolVersion: delivery.protocolVersion,
+        mqttInFlight: delivery.window,
         http: this.operations?.port ?? null,
         plainCoap: config.insecurePlainCoap,
         journalDepth: this.journal.depth,
