@@ -5,20 +5,16 @@
  * Run: npx tsx bench/fuzz.ts [--scale N] [--seed S] [--target name] [--json file]
  */
 import { writeFileSync } from 'node:fs';
+import { numberOption, textOption } from './arguments';
 import { DEFAULT_SEED, PropertyResult, runProperty } from '../test/fuzz/support/runner';
 import { downlinkTiming } from '../test/fuzz/targets/downlink';
 import { fuzzTargets } from '../test/fuzz/targets/index';
 import { protocolTiming } from '../test/fuzz/targets/protocol';
 
-function option(name: string): string | undefined {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? process.argv[index + 1] : undefined;
-}
-
-const scale = Number(option('scale') ?? 20);
-const seed = Number(option('seed') ?? DEFAULT_SEED);
-const only = option('target');
-const jsonFile = option('json');
+const scale = numberOption('scale', 20);
+const seed = numberOption('seed', DEFAULT_SEED);
+const only = textOption('target');
+const jsonFile = textOption('json');
 const targets = fuzzTargets.filter((target) => !only || target.name === only);
 if (targets.length === 0) {
   console.error(`no target ${only}; targets: ${fuzzTargets.map((target) => target.name).join(', ')}`);

@@ -12,23 +12,15 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { flag, numberOption, textOption } from './arguments';
 import { closeTarget, cpuSecondsOf, startGateway, summariseProfile, threadCpuSeconds } from './gateway-targets';
 
-const argumentsList = process.argv.slice(2);
-const option = (name: string, fallback: number): number => {
-  const index = argumentsList.indexOf(`--${name}`);
-  return index >= 0 ? Number(argumentsList[index + 1]) : fallback;
-};
-const textOption = (name: string): string | null => {
-  const index = argumentsList.indexOf(`--${name}`);
-  return index >= 0 ? argumentsList[index + 1] ?? null : null;
-};
-const rate = option('rate', 4000);
-const seconds = option('seconds', 6);
-const repeat = option('repeat', 5);
-const deviceCount = option('devices', 200);
-const oneThread = argumentsList.includes('--one-thread');
-const profileDirectory = argumentsList.includes('--profile') ? path.resolve(textOption('profile-dir') ?? path.join(os.tmpdir(), `udt-gateway-profile-${process.pid}`)) : null;
+const rate = numberOption('rate', 4000);
+const seconds = numberOption('seconds', 6);
+const repeat = numberOption('repeat', 5);
+const deviceCount = numberOption('devices', 200);
+const oneThread = flag('one-thread');
+const profileDirectory = flag('profile') ? path.resolve(textOption('profile-dir') ?? path.join(os.tmpdir(), `udt-gateway-profile-${process.pid}`)) : null;
 
 /**
  * Per uplink: the main thread, the busiest other thread (the MQTT worker; Node names every thread "node", so it is

@@ -18,49 +18,37 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { flag, numberOption, textOption } from './arguments';
 import { StepResult, SUSTAINED_P99_LIMIT_MILLISECONDS } from './gateway-load';
 import { closeTarget, cpuSecondsOf, freePort, startBaseline, startGateway, summariseProfile, Target as StartedTarget } from './gateway-targets';
 import { findExecutable } from '../test/gateway/support/mosquitto';
 import { SoakBroker } from './soak/broker';
 
-const argumentsList = process.argv.slice(2);
-const option = (name: string, fallback: number): number => {
-  const index = argumentsList.indexOf(`--${name}`);
-  return index >= 0 ? Number(argumentsList[index + 1]) : fallback;
-};
-const deviceCount = option('devices', 200);
-const stepSeconds = option('seconds', 4);
-const maximumRate = option('max-rate', 40000);
-const wantProfile = argumentsList.includes('--profile');
+/** Bad input: say what is wrong and stop with exit code 2. */
+function usageError(message: string): never {
+  process.stderr.write(`bench:gateway: ${message}\n`);
+  process.exit(2);
+}
+
+const deviceCount = numberOption('devices', 200);
+const stepSeconds = numberOption('seconds', 4);
+const maximumRate = numberOption('max-rate', 40000);
+const wantProfile = flag('profile');
 /** The gateway with its MQTT client and embedded broker in the same thread as everything else (mqttThread off). */
-const oneThread = argumentsList.includes('--one-thread');
-const quick = argumentsList.includes('--quick');
-const brokerIndex = argumentsList.indexOf('--broker');
-const brokerChoice = brokerIndex >= 0 ? argumentsList[brokerIndex + 1] : 'embedded';
-if (brokerChoice !== 'embedded' && brokerChoice !== 'mosquitto') {
-  process.stderr.write(`bench:gateway: --broker takes "mosquitto" or "embedded", not "${brokerChoice}"\n`);
-  process.exit(2);
-}
+const oneThread = flag('one-thread');
+const quick = flag('quick');
+const brokerChoice = flag('broker') ? textOption('broker') : 'embedded';
+if (brokerChoice !== 'embedded' && brokerChoice !== 'mosquitto') usageError(`--broker takes "mosquitto" or "embedded", not "${brokerChoice}"`);
 const useMosquitto = brokerChoice === 'mosquitto';
-if (useMosquitto && !findExecutable('mosquitto')) {
-  process.stderr.write('bench:gateway: --broker mosquitto needs the mosquitto broker (Debian: apt-get install mosquitto)\n');
-  process.exit(2);
-}
-const qosOption = option('mqtt-qos', 2);
-if (qosOption !== 1 && qosOption !== 2) {
-  process.stderr.write('bench:gateway: --mqtt-qos takes 1 or 2\n');
-  process.exit(2);
-}
+if (useMosquitto && !findExecutable('mosquitto')) usageError('--broker mosquitto needs the mosquitto broker (Debian: apt-get install mosquitto)');
+const qosOption = numberOption('mqtt-qos', 2);
+if (qosOption !== 1 && qosOption !== 2) usageError('--mqtt-qos takes 1 or 2');
 const gatewayQos: 1 | 2 = qosOption;
-if (gatewayQos !== 2 && !useMosquitto) {
-  process.stderr.write('bench:gateway: --mqtt-qos needs --broker mosquitto (toward its embedded broker the gateway always publishes at QoS 1)\n');
-  process.exit(2);
-}
+if (gatewayQos !== 2 && !useMosquitto) usageError('--mqtt-qos needs --broker mosquitto (toward its embedded broker the gateway always publishes at QoS 1)');
 /** Mosquitto's max_inflight_messages and the gateway's mqttBrokerInflightMaximum, set together (null: their defaults). */
-const brokerInflight = argumentsList.includes('--broker-inflight') ? option('broker-inflight', NaN) : null;
+const brokerInflight = flag('broker-inflight') ? numberOption('broker-inflight', NaN) : null;
 if (brokerInflight !== null && (!useMosquitto || !Number.isInteger(brokerInflight) || brokerInflight < 1 || brokerInflight > 65535)) {
-  process.stderr.write('bench:gateway: --broker-inflight takes a whole number from 1 to 65535, with --broker mosquitto\n');
-  process.exit(2);
+  usageError('--broker-inflight takes a whole number from 1 to 65535, with --broker mosquitto');
 }
 const RATES = (quick ? [500, 1000, 2000, 4000, 8000, 16000] : [250, 500, 1000, 1500, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 10000, 12000, 14000, 16000, 18000, 20000, 22000, 24000, 28000, 32000, 40000]).filter(
   (rate) => rate <= maximumRate,
